@@ -1,0 +1,11 @@
+// Registration functions of the binding files, called once from addon.cc. JS thread only.
+#pragma once
+
+#include <napi.h>
+
+namespace trickle {
+
+void InitCapabilities(Napi::Env env, Napi::Object exports);
+void InitProbe(Napi::Env env, Napi::Object exports);
+
+}  // namespace trickle

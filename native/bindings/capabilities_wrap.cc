@@ -1,0 +1,122 @@
+// capabilities(): what this binary was built with and what this machine offers. JS thread only
+// (the driver probe runs once and is cached; it takes a few ms with a driver, ~0 without).
+#include <napi.h>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libswscale/swscale.h>
+}
+
+#include <string>
+
+#include "bindings/bindings.h"
+#include "common/gpu_driver.h"
+#include "cuda/cuda_runtime_info.h"
+#include "infer/tensorrt_status.h"
+
+namespace trickle {
+namespace {
+
+std::string LibVersion(unsigned v) {
+  return std::to_string(AV_VERSION_MAJOR(v)) + "." + std::to_string(AV_VERSION_MINOR(v)) + "." +
+         std::to_string(AV_VERSION_MICRO(v));
+}
+
+Napi::Object Availability(Napi::Env env, const CodecEngineAvailability& a) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("available", a.available);
+  if (!a.available) o.Set("reason", a.reason);
+  return o;
+}
+
+Napi::Object FfmpegInfo(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("version", av_version_info());
+  o.Set("libavformat", LibVersion(avformat_version()));
+  o.Set("libavcodec", LibVersion(avcodec_version()));
+  o.Set("libavutil", LibVersion(avutil_version()));
+  o.Set("libswscale", LibVersion(swscale_version()));
+  o.Set("license", avcodec_license());
+#ifdef TRICKLE_FFMPEG_STATIC
+  o.Set("linkage", "static");
+#else
+  o.Set("linkage", "shared");
+#endif
+  Napi::Object enc = Napi::Object::New(env);
+  enc.Set("libx264", avcodec_find_encoder_by_name("libx264") != nullptr);
+  enc.Set("h264_nvenc", avcodec_find_encoder_by_name("h264_nvenc") != nullptr);
+  enc.Set("aac", avcodec_find_encoder_by_name("aac") != nullptr);
+  enc.Set("libopus", avcodec_find_encoder_by_name("libopus") != nullptr);
+  o.Set("encoders", enc);
+  Napi::Object dec = Napi::Object::New(env);
+  dec.Set("h264", avcodec_find_decoder(AV_CODEC_ID_H264) != nullptr);
+  dec.Set("hevc", avcodec_find_decoder(AV_CODEC_ID_HEVC) != nullptr);
+  dec.Set("aac", avcodec_find_decoder(AV_CODEC_ID_AAC) != nullptr);
+  dec.Set("opus", avcodec_find_decoder(AV_CODEC_ID_OPUS) != nullptr);
+  o.Set("decoders", dec);
+  return o;
+}
+
+Napi::Value Capabilities(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("ffmpeg", FfmpegInfo(env));
+
+  const CudaRuntimeInfo rt = QueryCudaRuntime();
+  Napi::Object cuda = Napi::Object::New(env);
+  cuda.Set("compiled", rt.compiled);
+  cuda.Set("runtimeVersion", rt.runtime_version);
+  cuda.Set("status", rt.status);
+  if (rt.compiled) cuda.Set("architectures", rt.architectures);
+  out.Set("cuda", cuda);
+
+  const GpuDriverInfo& drv = ProbeGpuDriver();
+  Napi::Object driver = Napi::Object::New(env);
+  driver.Set("loaded", drv.driver_loaded);
+  driver.Set("version", drv.driver_version);
+  if (!drv.driver_loaded) driver.Set("reason", drv.driver_error);
+  out.Set("driver", driver);
+
+  Napi::Array devices = Napi::Array::New(env, drv.devices.size());
+  bool any_nvdec = false, any_nvenc = false;
+  std::string nvdec_reason = drv.driver_loaded ? "no CUDA device" : drv.driver_error;
+  std::string nvenc_reason = nvdec_reason;
+  for (size_t i = 0; i < drv.devices.size(); ++i) {
+    const GpuDeviceInfo& d = drv.devices[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("index", d.index);
+    o.Set("name", d.name);
+    o.Set("computeCapability", std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor));
+    o.Set("totalMemory", static_cast<double>(d.total_memory));
+    o.Set("nvdec", Availability(env, d.nvdec));
+    o.Set("nvenc", Availability(env, d.nvenc));
+    devices.Set(static_cast<uint32_t>(i), o);
+    any_nvdec = any_nvdec || d.nvdec.available;
+    any_nvenc = any_nvenc || d.nvenc.available;
+    if (!d.nvdec.available) nvdec_reason = d.nvdec.reason;
+    if (!d.nvenc.available) nvenc_reason = d.nvenc.reason;
+  }
+  out.Set("devices", devices);
+  out.Set("nvdec", Availability(env, {any_nvdec, nvdec_reason}));
+  out.Set("nvenc", Availability(env, {any_nvenc, nvenc_reason}));
+
+  const TensorRtStatus trt = QueryTensorRt();
+  Napi::Object tensorrt = Napi::Object::New(env);
+  tensorrt.Set("compiled", trt.compiled);
+  tensorrt.Set("available", trt.available);
+  if (!trt.header_version.empty()) tensorrt.Set("headerVersion", trt.header_version);
+  if (!trt.version.empty()) tensorrt.Set("version", trt.version);
+  if (!trt.available) tensorrt.Set("reason", trt.reason);
+  out.Set("tensorrt", tensorrt);
+  return out;
+}
+
+}  // namespace
+
+void InitCapabilities(Napi::Env env, Napi::Object exports) {
+  exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
+}
+
+}  // namespace trickle

@@ -1,0 +1,5 @@
+import type { CliCommand } from '../command';
+import { infoCommand } from './info';
+
+/** Every CLI subcommand, in the order `trickle-rt help` lists them. */
+export const commands: CliCommand[] = [infoCommand];

@@ -1,0 +1,124 @@
+/**
+ * Typed errors. Every error trickle-rt raises on purpose is a {@link TrickleError} with a stable
+ * `code`; the list of codes, with what each means and what to do, is in docs/errors.md.
+ */
+
+/** Stable error codes. Add new codes here and to docs/errors.md together. */
+export const ErrorCodes = {
+  /** The native addon could not be loaded (see the message for each attempt and its remedy). */
+  ERR_NATIVE_LOAD: 'ERR_NATIVE_LOAD',
+  /** A native operation failed without a more specific code. */
+  ERR_NATIVE: 'ERR_NATIVE',
+  /** An argument or parameter failed validation. */
+  ERR_INVALID_ARG: 'ERR_INVALID_ARG',
+  ERR_INVALID_PARAM: 'ERR_INVALID_PARAM',
+  ERR_OUT_OF_MEMORY: 'ERR_OUT_OF_MEMORY',
+  /** Bytes are not a readable container. */
+  ERR_DEMUX: 'ERR_DEMUX',
+  ERR_NO_VIDEO_STREAM: 'ERR_NO_VIDEO_STREAM',
+  ERR_DECODE: 'ERR_DECODE',
+  ERR_DECODER_UNAVAILABLE: 'ERR_DECODER_UNAVAILABLE',
+  ERR_ENCODE: 'ERR_ENCODE',
+  ERR_ENCODER_UNAVAILABLE: 'ERR_ENCODER_UNAVAILABLE',
+  ERR_MUX: 'ERR_MUX',
+  ERR_FRAME_CLOSED: 'ERR_FRAME_CLOSED',
+  ERR_POOL_EXHAUSTED: 'ERR_POOL_EXHAUSTED',
+  ERR_CUDA: 'ERR_CUDA',
+  ERR_CUDA_UNAVAILABLE: 'ERR_CUDA_UNAVAILABLE',
+  ERR_NVDEC_UNAVAILABLE: 'ERR_NVDEC_UNAVAILABLE',
+  ERR_NVENC_UNAVAILABLE: 'ERR_NVENC_UNAVAILABLE',
+  ERR_TENSORRT_UNAVAILABLE: 'ERR_TENSORRT_UNAVAILABLE',
+  ERR_CLOSED: 'ERR_CLOSED',
+  ERR_ABORTED: 'ERR_ABORTED',
+  ERR_STREAM_NOT_FOUND: 'ERR_STREAM_NOT_FOUND',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | (string & {});
+
+export interface TrickleErrorOptions {
+  cause?: unknown;
+  /** The native operation that failed (e.g. `avcodec_send_packet`). */
+  op?: string;
+  /** The native status (AVERROR, CUresult, cudaError_t, TensorRT status). */
+  nativeCode?: number;
+}
+
+/**
+ * The base class of every error trickle-rt raises on purpose.
+ *
+ * @example
+ * try { await decoder.push(bytes); } catch (err) {
+ *   if (err instanceof TrickleError && err.code === 'ERR_DEMUX') console.warn('bad segment', err.message);
+ * }
+ */
+export class TrickleError extends Error {
+  readonly code: ErrorCode;
+  readonly op?: string;
+  readonly nativeCode?: number;
+
+  constructor(code: ErrorCode, message: string, options: TrickleErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TrickleError';
+    this.code = code;
+    if (options.op !== undefined) this.op = options.op;
+    if (options.nativeCode !== undefined) this.nativeCode = options.nativeCode;
+  }
+}
+
+interface NativeErrorShape {
+  message: string;
+  code?: unknown;
+  op?: unknown;
+  nativeCode?: unknown;
+}
+
+function isNativeErrorShape(value: unknown): value is NativeErrorShape {
+  return value instanceof Error;
+}
+
+/**
+ * Converts an error thrown by the native addon (an Error with `code`, `op`, `nativeCode`
+ * properties) into a TrickleError. `site`, when given, is an Error captured before the async
+ * native call so that the stack points at the caller, not at the event loop.
+ */
+export function fromNativeError(err: unknown, site?: Error): TrickleError {
+  if (err instanceof TrickleError) return err;
+  if (!isNativeErrorShape(err)) {
+    return new TrickleError(ErrorCodes.ERR_NATIVE, String(err));
+  }
+  const code = typeof err.code === 'string' ? err.code : ErrorCodes.ERR_NATIVE;
+  const options: TrickleErrorOptions = { cause: err };
+  if (typeof err.op === 'string') options.op = err.op;
+  if (typeof err.nativeCode === 'number') options.nativeCode = err.nativeCode;
+  const wrapped = new TrickleError(code, err.message, options);
+  if (site?.stack) {
+    wrapped.stack = `${wrapped.name}: ${wrapped.message}\n${site.stack.split('\n').slice(1).join('\n')}`;
+  }
+  return wrapped;
+}
+
+/** Runs an async native call and converts its rejection, keeping the caller's stack. */
+export async function callNative<T>(fn: () => Promise<T>): Promise<T> {
+  const site = new Error();
+  try {
+    return await fn();
+  } catch (err) {
+    throw fromNativeError(err, site);
+  }
+}
+
+/** Builds the standard validation error ("Expected a positive integer for width but received -1"). */
+export function invalidArg(what: string, expected: string, received: unknown): TrickleError {
+  return new TrickleError(ErrorCodes.ERR_INVALID_ARG, `Expected ${expected} for ${what} but received ${describe(received)}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || value === undefined || typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

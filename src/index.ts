@@ -1,0 +1,6 @@
+/**
+ * trickle-rt public API. See README.md for concepts and examples.
+ */
+export { TrickleError, ErrorCodes, type ErrorCode } from './errors';
+export { capabilities, packageVersion, type Capabilities } from './capabilities';
+export { summarizeVideo, type VideoSummary } from './media/summarize-video';

@@ -1,0 +1,178 @@
+/**
+ * Loader for the native addon and the typed interface of everything it exports. No `any` crosses
+ * this boundary: each native export has its TypeScript shape here, and only the wrapper classes in
+ * src/ call into it.
+ *
+ * The addon is loaded lazily, at the first call that needs it, so that `require('trickle-rt')`
+ * works everywhere (the trickle transport is pure TypeScript). Load order: `TRICKLE_RT_ADDON`
+ * (an explicit path), `build/Release` (a source build), then `prebuilds/<platform>-<arch>/` (the
+ * binaries shipped in the npm package), as node-gyp-build resolves them. When nothing loads, one
+ * TrickleError `ERR_NATIVE_LOAD` lists every attempt with its remedy.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { ErrorCodes, TrickleError } from './errors';
+
+// ---- shapes of the native exports ----------------------------------------------------------------
+
+export interface NativeAvailability {
+  available: boolean;
+  /** Why not, when `available` is false. */
+  reason?: string;
+}
+
+export interface NativeGpuDevice {
+  index: number;
+  name: string;
+  computeCapability: string;
+  totalMemory: number;
+  nvdec: NativeAvailability;
+  nvenc: NativeAvailability;
+}
+
+export interface NativeCapabilities {
+  ffmpeg: {
+    version: string;
+    libavformat: string;
+    libavcodec: string;
+    libavutil: string;
+    libswscale: string;
+    license: string;
+    linkage: 'static' | 'shared';
+    encoders: Record<'libx264' | 'h264_nvenc' | 'aac' | 'libopus', boolean>;
+    decoders: Record<'h264' | 'hevc' | 'aac' | 'opus', boolean>;
+  };
+  cuda: { compiled: boolean; runtimeVersion: number; status: string; architectures?: string };
+  driver: { loaded: boolean; version: number; reason?: string };
+  devices: NativeGpuDevice[];
+  nvdec: NativeAvailability;
+  nvenc: NativeAvailability;
+  tensorrt: { compiled: boolean; available: boolean; version?: string; headerVersion?: string; reason?: string };
+}
+
+export interface NativeVideoSummary {
+  codec: string;
+  frames: number;
+  width: number;
+  height: number;
+  /** Best-effort pts of the first decoded frame in `timeBase` units, or null when it has none. */
+  firstPts: number | null;
+  timeBase: [number, number];
+  /** Packets the decoder rejected as corrupt; decoding continued past them. */
+  decodeErrors: number;
+}
+
+/** Everything `trickle_rt.node` exports. */
+export interface NativeAddon {
+  capabilities(): NativeCapabilities;
+  /** Decodes every video frame of an in-memory container on a worker thread. */
+  summarizeVideo(data: Buffer): Promise<NativeVideoSummary>;
+  /** Runs the NV12->RGB kernel against its CPU implementation; resolves to the differing byte count. */
+  cudaColorSelfTest(device: number, width: number, height: number): Promise<number>;
+}
+
+// ---- loader ----------------------------------------------------------------------------------------
+
+/** The package root (the folder holding package.json), from src/ or dist/. */
+export const packageRoot: string = resolve(__dirname, '..');
+
+const ADDON_FILE = 'trickle_rt.node';
+
+export interface LoadAttempt {
+  path: string;
+  error: string;
+  remedy: string;
+}
+
+function remedyFor(path: string, message: string, root: string): string {
+  if (/GLIBC_|GLIBCXX_/.test(message)) {
+    return 'the C library is too old for this binary: prebuilt binaries need glibc >= 2.35 (Debian 12+, Ubuntu 22.04+); build from source with ./scripts/setup.sh';
+  }
+  if (/lib(avcodec|avformat|avutil|swscale|x264)[^ ]*\.so/.test(message)) {
+    return 'this build links the system FFmpeg, which is missing: install it (apt-get install libavformat59 libavcodec59 libavutil57 libswscale6) or rebuild with ./scripts/setup.sh';
+  }
+  if (/libcuda|libnvidia|libnvcuvid/.test(message)) {
+    return 'NVIDIA driver not found: trickle-rt loads the driver lazily, so this binary was built wrongly; rebuild with ./scripts/setup.sh';
+  }
+  if (/NODE_MODULE_VERSION|napi|N-API|Module did not self-register/i.test(message)) {
+    return 'Node-API mismatch: trickle-rt needs Node >= 20; rebuild with npm run build:native';
+  }
+  if (/ENOENT|not found|No such file|Cannot find module/i.test(message)) {
+    if (path.startsWith(join(root, 'build'))) {
+      return 'not built from source: run ./scripts/setup.sh (or npm run build:native with cmake, g++ and the FFmpeg -dev packages)';
+    }
+    if (path.startsWith(join(root, 'prebuilds'))) {
+      return `no prebuilt binary for ${process.platform}-${process.arch} in this package: supported is linux-x64; build from source with ./scripts/setup.sh`;
+    }
+    return 'the file does not exist';
+  }
+  return 'see the error above; rebuild with ./scripts/setup.sh';
+}
+
+function candidatePaths(root: string, env: NodeJS.ProcessEnv): string[] {
+  const list: string[] = [];
+  const explicit = env['TRICKLE_RT_ADDON'];
+  if (explicit) list.push(resolve(explicit));
+  list.push(join(root, 'build', 'Release', ADDON_FILE));
+  const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  let prebuilds: string[] = [];
+  try {
+    prebuilds = readdirSync(prebuildDir)
+      .filter((f) => f.endsWith('.node'))
+      .sort()
+      .map((f) => join(prebuildDir, f));
+  } catch {
+    // no prebuild folder: reported below as a missing file
+  }
+  list.push(...(prebuilds.length > 0 ? prebuilds : [join(prebuildDir, 'trickle-rt.node')]));
+  return list;
+}
+
+/**
+ * Loads the addon from `root` (default: this package). Throws TrickleError ERR_NATIVE_LOAD
+ * listing each attempt and its remedy. Exposed for tests and diagnostics; most code calls
+ * {@link native}.
+ */
+export function loadNativeAddon(root: string = packageRoot, env: NodeJS.ProcessEnv = process.env): {
+  addon: NativeAddon;
+  path: string;
+} {
+  const attempts: LoadAttempt[] = [];
+  for (const path of candidatePaths(root, env)) {
+    if (!existsSync(path)) {
+      const error = 'ENOENT: file not found';
+      attempts.push({ path, error, remedy: remedyFor(path, error, root) });
+      continue;
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const addon = require(path) as NativeAddon;
+      return { addon, path };
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      attempts.push({ path, error, remedy: remedyFor(path, error, root) });
+    }
+  }
+  const lines = attempts.map((a, i) => `  ${i + 1}. ${a.path}\n     error: ${a.error}\n     remedy: ${a.remedy}`);
+  const err = new TrickleError(
+    ErrorCodes.ERR_NATIVE_LOAD,
+    `trickle-rt could not load its native addon. Tried:\n${lines.join('\n')}`,
+  );
+  (err as TrickleError & { attempts: LoadAttempt[] }).attempts = attempts;
+  throw err;
+}
+
+let loaded: { addon: NativeAddon; path: string } | undefined;
+
+/** The loaded native addon (loaded on first call). */
+export function native(): NativeAddon {
+  loaded ??= loadNativeAddon();
+  return loaded.addon;
+}
+
+/** The path the addon was loaded from (loads it if needed). */
+export function nativeAddonPath(): string {
+  native();
+  return (loaded as { path: string }).path;
+}
