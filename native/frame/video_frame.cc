@@ -2,7 +2,6 @@
 
 extern "C" {
 #include <libavutil/hwcontext.h>
-#include <libavutil/hwcontext_cuda.h>
 }
 
 namespace trickle {
