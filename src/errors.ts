@@ -31,6 +31,14 @@ export const ErrorCodes = {
   ERR_CLOSED: 'ERR_CLOSED',
   ERR_ABORTED: 'ERR_ABORTED',
   ERR_STREAM_NOT_FOUND: 'ERR_STREAM_NOT_FOUND',
+  /** A configured limit (channels, subscribers, segment size) was reached. */
+  ERR_LIMIT_EXCEEDED: 'ERR_LIMIT_EXCEEDED',
+  /** A trickle channel reached its end (the server sent `Lp-Trickle-Closed`). */
+  ERR_TRICKLE_EOS: 'ERR_TRICKLE_EOS',
+  /** A trickle server answered with an unexpected HTTP status. */
+  ERR_TRICKLE_HTTP: 'ERR_TRICKLE_HTTP',
+  /** A trickle request failed on the network (refused, reset, truncated body) after its retries. */
+  ERR_TRICKLE_NETWORK: 'ERR_TRICKLE_NETWORK',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | (string & {});

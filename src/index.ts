@@ -4,3 +4,4 @@
 export { TrickleError, ErrorCodes, type ErrorCode } from './errors';
 export { capabilities, packageVersion, type Capabilities } from './capabilities';
 export { summarizeVideo, type VideoSummary } from './media/summarize-video';
+export { TrickleServer, type TrickleServerOptions, type TrickleChannelInfo } from './trickle/trickle-server';
