@@ -33,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ConfigureFfmpegLogging();
   trickle::InitCapabilities(env, exports);
   trickle::InitProbe(env, exports);
+  trickle::InitFrames(env, exports);
   return exports;
 }
 

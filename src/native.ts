@@ -63,6 +63,80 @@ export interface NativeVideoSummary {
   decodeErrors: number;
 }
 
+// ---- frames, pools, tensors (frames helper: native/bindings/frame_wrap.cc, tensor_wrap.cc) --------
+
+export type NativePixelFormat = 'nv12' | 'yuv420p' | 'rgb24' | 'rgba' | (string & {});
+
+export interface NativeVideoFrameInfo {
+  width: number;
+  height: number;
+  format: NativePixelFormat;
+  location: 'cuda' | 'cpu';
+  /** CUDA device index, -1 for host frames. */
+  device: number;
+  pts: number | null;
+  timeBase: [number, number];
+  keyFrame: boolean;
+}
+
+export interface NativePlane {
+  data: Uint8Array;
+  /** Bytes per row of `data` (tight copy, no padding). */
+  stride: number;
+  width: number;
+  height: number;
+}
+
+/** A native video frame handle (holds one reference to the core frame until close()). */
+export interface NativeVideoFrame {
+  /** Throws ERR_FRAME_CLOSED after close(). */
+  info(): NativeVideoFrameInfo;
+  close(): void;
+  isClosed(): boolean;
+  /** Host frames only: copies of the planes. */
+  planes(): NativePlane[];
+}
+
+export interface NativeAudioFrameInfo {
+  sampleRate: number;
+  channels: number;
+  /** Samples per channel. */
+  samples: number;
+  pts: number | null;
+  timeBase: [number, number];
+}
+
+export interface NativeAudioFrame {
+  info(): NativeAudioFrameInfo;
+  close(): void;
+  isClosed(): boolean;
+  /** A copy of one channel's samples. */
+  channelData(channel: number): Float32Array;
+}
+
+export interface NativeFramePoolStats {
+  capacity: number;
+  /** Slots held by frames still referenced (by JS handles or in-flight native work). */
+  live: number;
+  free: number;
+  /** Frames of this pool garbage-collected without close(). */
+  leaked: number;
+  acquiredTotal: number;
+}
+
+export interface NativeFramePool {
+  stats(): NativeFramePoolStats;
+}
+
+export interface NativeFrameStats {
+  /** Core video frames alive in the process (held by handles or native work). */
+  videoFramesAlive: number;
+  audioFramesAlive: number;
+  /** Handles garbage-collected without close() (the GC finalizer released them). */
+  videoFramesLeaked: number;
+  audioFramesLeaked: number;
+}
+
 /** Everything `trickle_rt.node` exports. */
 export interface NativeAddon {
   capabilities(): NativeCapabilities;
@@ -70,6 +144,19 @@ export interface NativeAddon {
   summarizeVideo(data: Buffer): Promise<NativeVideoSummary>;
   /** Runs the NV12->RGB kernel against its CPU implementation; resolves to the differing byte count. */
   cudaColorSelfTest(device: number, width: number, height: number): Promise<number>;
+
+  // ---- frames (frames helper) ----
+  NativeVideoFrame: abstract new (...args: never[]) => NativeVideoFrame;
+  NativeAudioFrame: abstract new (...args: never[]) => NativeAudioFrame;
+  NativeFramePool: new (capacity: number) => NativeFramePool;
+  frameStats(): NativeFrameStats;
+  audioFrameFromChannels(
+    channels: Float32Array[],
+    sampleRate: number,
+    pts: number | null,
+    timeBaseNum: number,
+    timeBaseDen: number,
+  ): NativeAudioFrame;
 }
 
 // ---- loader ----------------------------------------------------------------------------------------

@@ -4,7 +4,53 @@ extern "C" {
 #include <libavutil/hwcontext.h>
 }
 
+#include <atomic>
+
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
 namespace trickle {
+namespace {
+std::atomic<long> g_video_alive{0};
+}
+
+long VideoFrame::alive() { return g_video_alive.load(std::memory_order_relaxed); }
+
+VideoFrame::~VideoFrame() { g_video_alive.fetch_sub(1, std::memory_order_relaxed); }
+
+UniqueAVFrame AllocateHostAVFrame(int width, int height, AVPixelFormat format) {
+  if (width <= 0 || height <= 0 || width > 16384 || height > 16384) {
+    throw NativeException("ERR_INVALID_ARG", "frame size must be within 1..16384", "AllocateHostAVFrame");
+  }
+  UniqueAVFrame f = MakeAVFrame();
+  f->width = width;
+  f->height = height;
+  f->format = format;
+  ThrowIfAvError(av_frame_get_buffer(f.get(), 0), "ERR_OUT_OF_MEMORY", "av_frame_get_buffer");
+  return f;
+}
+
+const char* PixelFormatName(AVPixelFormat format) {
+  switch (format) {
+    case AV_PIX_FMT_NV12: return "nv12";
+    case AV_PIX_FMT_YUV420P: return "yuv420p";
+    case AV_PIX_FMT_RGB24: return "rgb24";
+    case AV_PIX_FMT_RGBA: return "rgba";
+    default: {
+      const char* n = av_get_pix_fmt_name(format);
+      return n ? n : "unknown";
+    }
+  }
+}
+
+AVPixelFormat PixelFormatFromName(const std::string& name) {
+  if (name == "nv12") return AV_PIX_FMT_NV12;
+  if (name == "yuv420p") return AV_PIX_FMT_YUV420P;
+  if (name == "rgb24") return AV_PIX_FMT_RGB24;
+  if (name == "rgba") return AV_PIX_FMT_RGBA;
+  return AV_PIX_FMT_NONE;
+}
 
 FramePoolLease::~FramePoolLease() { pool_->Release(); }
 
@@ -56,6 +102,7 @@ FramePoolStats FramePool::Stats() const {
 
 VideoFrame::VideoFrame(UniqueAVFrame frame, AVRational time_base, std::shared_ptr<FramePoolLease> lease)
     : frame_(std::move(frame)), time_base_(time_base), lease_(std::move(lease)) {
+  g_video_alive.fetch_add(1, std::memory_order_relaxed);
   if (frame_->format == AV_PIX_FMT_CUDA && frame_->hw_frames_ctx) {
     location_ = FrameLocation::kCuda;
     auto* frames_ctx = reinterpret_cast<AVHWFramesContext*>(frame_->hw_frames_ctx->data);

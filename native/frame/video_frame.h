@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "common/ffmpeg_handles.h"
 
@@ -85,6 +86,7 @@ class VideoFrame {
   // AV_PIX_FMT_CUDA, hw_frames_ctx set, sw_format from the frames context). `lease` may be null for
   // frames not counted by a pool (e.g. built by the user from a tensor).
   VideoFrame(UniqueAVFrame frame, AVRational time_base, std::shared_ptr<FramePoolLease> lease);
+  ~VideoFrame();
   VideoFrame(const VideoFrame&) = delete;
   VideoFrame& operator=(const VideoFrame&) = delete;
 
@@ -99,6 +101,11 @@ class VideoFrame {
   AVRational time_base() const { return time_base_; }
   bool key_frame() const;
   const AVFrame* av_frame() const { return frame_.get(); }
+  // The pool slot this frame holds (null when not pooled).
+  FramePool* pool() const { return lease_ ? lease_->pool() : nullptr; }
+
+  // Number of VideoFrame objects alive in the process (all streams, all pools).
+  static long alive();
 
  private:
   UniqueAVFrame frame_;
@@ -110,5 +117,15 @@ class VideoFrame {
 };
 
 using VideoFramePtr = std::shared_ptr<const VideoFrame>;
+
+// A host AVFrame of `format` with freshly allocated (uninitialised) planes, to be filled by its
+// creator before it is wrapped into a VideoFrame. Throws ERR_OUT_OF_MEMORY / ERR_INVALID_ARG.
+UniqueAVFrame AllocateHostAVFrame(int width, int height, AVPixelFormat format);
+
+// "nv12" | "yuv420p" | "rgb24" | "rgba" for the formats the tensor ops understand, otherwise FFmpeg's
+// name of the format (e.g. "yuvj420p"), "unknown" when it has none.
+const char* PixelFormatName(AVPixelFormat format);
+// The inverse for the four names above; AV_PIX_FMT_NONE otherwise.
+AVPixelFormat PixelFormatFromName(const std::string& name);
 
 }  // namespace trickle

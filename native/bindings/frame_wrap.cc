@@ -1,0 +1,399 @@
+#include "bindings/frame_wrap.h"
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+
+#include "bindings/bindings.h"
+#include "bindings/class_registry.h"
+#include "common/js_error.h"
+
+extern "C" {
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+}
+
+namespace trickle {
+namespace {
+
+struct VideoTag {};
+struct AudioTag {};
+struct PoolTag {};
+
+std::atomic<long> g_video_leaked{0};
+std::atomic<long> g_audio_leaked{0};
+std::atomic<bool> g_leak_warned{false};
+
+void WarnLeakOnce(const char* what) {
+  if (!g_leak_warned.exchange(true)) {
+    std::fprintf(stderr,
+                 "trickle-rt: warning: a %s was garbage-collected without close(); its memory was released "
+                 "late. Close frames when done (`using frame = ...` or frame.close()). Leaks are counted in "
+                 "frameStats().\n",
+                 what);
+  }
+}
+
+[[noreturn]] void ThrowCode(Napi::Env env, const char* code, const std::string& message) {
+  throw ToJsError(env, NativeError{code, message, "", 0, false});
+}
+
+Napi::Array TimeBaseToJs(Napi::Env env, AVRational tb) {
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, tb.num);
+  a.Set(1u, tb.den);
+  return a;
+}
+
+Napi::Value PtsToJs(Napi::Env env, int64_t pts) {
+  if (pts == AV_NOPTS_VALUE) return env.Null();
+  return Napi::Number::New(env, static_cast<double>(pts));
+}
+
+
+// The ObjectWrap classes behind the handles. JS thread only.
+class VideoFrameHandle : public Napi::ObjectWrap<VideoFrameHandle> {
+ public:
+  explicit VideoFrameHandle(const Napi::CallbackInfo& info);
+  void Finalize(Napi::Env env) override;
+  const VideoFramePtr& Get(Napi::Env env) const;
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value IsClosed(const Napi::CallbackInfo& info);
+  Napi::Value Planes(const Napi::CallbackInfo& info);
+  // OPS_DECLS
+
+ private:
+  VideoFramePtr frame_;
+  bool closed_ = false;
+};
+
+class AudioFrameHandle : public Napi::ObjectWrap<AudioFrameHandle> {
+ public:
+  explicit AudioFrameHandle(const Napi::CallbackInfo& info);
+  void Finalize(Napi::Env env) override;
+  const AudioFramePtr& Get(Napi::Env env) const;
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value IsClosed(const Napi::CallbackInfo& info);
+  Napi::Value ChannelData(const Napi::CallbackInfo& info);
+
+ private:
+  AudioFramePtr frame_;
+  bool closed_ = false;
+};
+
+class FramePoolHandle : public Napi::ObjectWrap<FramePoolHandle> {
+ public:
+  explicit FramePoolHandle(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  const std::shared_ptr<FramePool>& pool() const { return pool_; }
+
+ private:
+  std::shared_ptr<FramePool> pool_;
+};
+
+}  // namespace
+
+Napi::Object FramePoolStatsToJs(Napi::Env env, const FramePoolStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("capacity", s.capacity);
+  o.Set("live", s.live);
+  o.Set("free", s.free);
+  o.Set("leaked", static_cast<double>(s.leaked));
+  o.Set("acquiredTotal", static_cast<double>(s.acquired_total));
+  return o;
+}
+
+// ---- VideoFrameWrap --------------------------------------------------------------------------------
+
+void VideoFrameWrap::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = VideoFrameHandle::DefineClass(env, "NativeVideoFrame",
+                                    {
+                                        VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Info>("info"),
+                                        VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Close>("close"),
+                                        VideoFrameHandle::InstanceMethod<&VideoFrameHandle::IsClosed>("isClosed"),
+                                        VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Planes>("planes"),
+                                        // OPS_METHODS
+                                    });
+  ConstructorRegistry<VideoTag>::Set(env, ctor);
+  exports.Set("NativeVideoFrame", ctor);
+}
+
+Napi::Object VideoFrameWrap::NewInstance(Napi::Env env, VideoFramePtr frame) {
+  if (!frame) throw Napi::Error::New(env, "VideoFrameWrap::NewInstance: null frame");
+  Napi::EscapableHandleScope scope(env);
+  Napi::Object obj = ConstructorRegistry<VideoTag>::Get(env).New({Napi::External<VideoFramePtr>::New(env, &frame)});
+  return scope.Escape(obj).As<Napi::Object>();
+}
+
+bool VideoFrameWrap::IsHandle(Napi::Value value) {
+  return value.IsObject() && value.As<Napi::Object>().InstanceOf(ConstructorRegistry<VideoTag>::Get(value.Env()));
+}
+
+VideoFramePtr VideoFrameWrap::Unwrap(Napi::Value value) {
+  Napi::Env env = value.Env();
+  if (!IsHandle(value)) ThrowTypeError(env, "expected a VideoFrame");
+  return VideoFrameHandle::Unwrap(value.As<Napi::Object>())->Get(env);
+}
+
+VideoFrameHandle::VideoFrameHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VideoFrameHandle>(info) {
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    ThrowTypeError(info.Env(), "VideoFrame handles are created by trickle-rt (decoder, VideoFrame.fromTensor)");
+  }
+  frame_ = *info[0].As<Napi::External<VideoFramePtr>>().Data();
+}
+
+void VideoFrameHandle::Finalize(Napi::Env env) {
+  if (closed_ || !frame_) return;
+  // Env teardown (process exit, worker termination) is not a leak.
+  if (ConstructorRegistry<VideoTag>::ShuttingDown(env)) return;
+  g_video_leaked.fetch_add(1, std::memory_order_relaxed);
+  if (FramePool* pool = frame_->pool()) pool->CountLeak();
+  WarnLeakOnce("VideoFrame");
+  frame_.reset();
+}
+
+const VideoFramePtr& VideoFrameHandle::Get(Napi::Env env) const {
+  if (closed_) ThrowCode(env, "ERR_FRAME_CLOSED", "the VideoFrame was closed");
+  return frame_;
+}
+
+Napi::Value VideoFrameHandle::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const VideoFramePtr& f = Get(env);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("width", f->width());
+  o.Set("height", f->height());
+  o.Set("format", PixelFormatName(f->pixel_format()));
+  o.Set("location", f->location() == FrameLocation::kCuda ? "cuda" : "cpu");
+  o.Set("device", f->device());
+  o.Set("pts", PtsToJs(env, f->pts()));
+  o.Set("timeBase", TimeBaseToJs(env, f->time_base()));
+  o.Set("keyFrame", f->key_frame());
+  return o;
+}
+
+Napi::Value VideoFrameHandle::Close(const Napi::CallbackInfo& info) {
+  closed_ = true;
+  frame_.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value VideoFrameHandle::IsClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), closed_); }
+
+// Copies of the planes of a host frame: [{data: Uint8Array, stride, width, height}] with stride =
+// bytes per row of the copy (tight: the frame's padding is not copied). A copy into V8 memory, not
+// an external buffer (toolchain.md §3 pitfall).
+Napi::Value VideoFrameHandle::Planes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const VideoFramePtr& f = Get(env);
+  if (f->location() != FrameLocation::kHost) {
+    ThrowCode(env, "ERR_INVALID_ARG", "planes() reads host frames only; call download() first");
+  }
+  const AVFrame* av = f->av_frame();
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(f->pixel_format());
+  if (!desc || (desc->flags & AV_PIX_FMT_FLAG_HWACCEL)) ThrowCode(env, "ERR_INVALID_ARG", "frame has no host planes");
+  const int nplanes = av_pix_fmt_count_planes(f->pixel_format());
+  Napi::Array out = Napi::Array::New(env, nplanes);
+  for (int p = 0; p < nplanes; ++p) {
+    const bool chroma = p == 1 || p == 2;
+    const int h = chroma ? AV_CEIL_RSHIFT(av->height, desc->log2_chroma_h) : av->height;
+    const int row_bytes = av_image_get_linesize(f->pixel_format(), av->width, p);
+    int w = av->width;
+    if (chroma) w = AV_CEIL_RSHIFT(av->width, desc->log2_chroma_w);
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(row_bytes) * h);
+    auto* dst = static_cast<uint8_t*>(ab.Data());
+    for (int y = 0; y < h; ++y) std::memcpy(dst + static_cast<size_t>(y) * row_bytes, av->data[p] + static_cast<ptrdiff_t>(y) * av->linesize[p], row_bytes);
+    Napi::Object plane = Napi::Object::New(env);
+    plane.Set("data", Napi::Uint8Array::New(env, ab.ByteLength(), ab, 0));
+    plane.Set("stride", row_bytes);
+    plane.Set("width", w);
+    plane.Set("height", h);
+    out.Set(static_cast<uint32_t>(p), plane);
+  }
+  return out;
+}
+
+// OPS_DEFS
+
+// ---- AudioFrameWrap --------------------------------------------------------------------------------
+
+void AudioFrameWrap::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = AudioFrameHandle::DefineClass(env, "NativeAudioFrame",
+                                    {
+                                        AudioFrameHandle::InstanceMethod<&AudioFrameHandle::Info>("info"),
+                                        AudioFrameHandle::InstanceMethod<&AudioFrameHandle::Close>("close"),
+                                        AudioFrameHandle::InstanceMethod<&AudioFrameHandle::IsClosed>("isClosed"),
+                                        AudioFrameHandle::InstanceMethod<&AudioFrameHandle::ChannelData>("channelData"),
+                                    });
+  ConstructorRegistry<AudioTag>::Set(env, ctor);
+  exports.Set("NativeAudioFrame", ctor);
+}
+
+Napi::Object AudioFrameWrap::NewInstance(Napi::Env env, AudioFramePtr frame) {
+  if (!frame) throw Napi::Error::New(env, "AudioFrameWrap::NewInstance: null frame");
+  Napi::EscapableHandleScope scope(env);
+  Napi::Object obj = ConstructorRegistry<AudioTag>::Get(env).New({Napi::External<AudioFramePtr>::New(env, &frame)});
+  return scope.Escape(obj).As<Napi::Object>();
+}
+
+bool AudioFrameWrap::IsHandle(Napi::Value value) {
+  return value.IsObject() && value.As<Napi::Object>().InstanceOf(ConstructorRegistry<AudioTag>::Get(value.Env()));
+}
+
+AudioFramePtr AudioFrameWrap::Unwrap(Napi::Value value) {
+  Napi::Env env = value.Env();
+  if (!IsHandle(value)) ThrowTypeError(env, "expected an AudioFrame");
+  return AudioFrameHandle::Unwrap(value.As<Napi::Object>())->Get(env);
+}
+
+AudioFrameHandle::AudioFrameHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AudioFrameHandle>(info) {
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    ThrowTypeError(info.Env(), "AudioFrame handles are created by trickle-rt (decoder, AudioFrame.fromChannels)");
+  }
+  frame_ = *info[0].As<Napi::External<AudioFramePtr>>().Data();
+}
+
+void AudioFrameHandle::Finalize(Napi::Env env) {
+  if (closed_ || !frame_) return;
+  if (ConstructorRegistry<AudioTag>::ShuttingDown(env)) return;
+  g_audio_leaked.fetch_add(1, std::memory_order_relaxed);
+  WarnLeakOnce("AudioFrame");
+  frame_.reset();
+}
+
+const AudioFramePtr& AudioFrameHandle::Get(Napi::Env env) const {
+  if (closed_) ThrowCode(env, "ERR_FRAME_CLOSED", "the AudioFrame was closed");
+  return frame_;
+}
+
+Napi::Value AudioFrameHandle::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const AudioFramePtr& f = Get(env);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("sampleRate", f->sample_rate());
+  o.Set("channels", f->channels());
+  o.Set("samples", f->samples());
+  o.Set("pts", PtsToJs(env, f->pts()));
+  o.Set("timeBase", TimeBaseToJs(env, f->time_base()));
+  return o;
+}
+
+Napi::Value AudioFrameHandle::Close(const Napi::CallbackInfo& info) {
+  closed_ = true;
+  frame_.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value AudioFrameHandle::IsClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), closed_); }
+
+// channelData(c): a Float32Array copy of channel c (V8 memory).
+Napi::Value AudioFrameHandle::ChannelData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const AudioFramePtr& f = Get(env);
+  if (info.Length() < 1 || !info[0].IsNumber()) ThrowTypeError(env, "channelData(channel) expects a number");
+  const int c = info[0].As<Napi::Number>().Int32Value();
+  if (c < 0 || c >= f->channels()) ThrowTypeError(env, "channel index out of range");
+  Napi::Float32Array a = Napi::Float32Array::New(env, static_cast<size_t>(f->samples()));
+  if (f->samples() > 0) std::memcpy(a.Data(), f->channel(c), sizeof(float) * f->samples());
+  return a;
+}
+
+// audioFrameFromChannels(channels: Float32Array[], sampleRate, pts|null, tbNum, tbDen)
+Napi::Value AudioFrameFromChannelsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsArray() || !info[1].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber()) {
+    ThrowTypeError(env, "audioFrameFromChannels(channels, sampleRate, pts, tbNum, tbDen)");
+  }
+  Napi::Array chans = info[0].As<Napi::Array>();
+  const uint32_t nch = chans.Length();
+  if (nch == 0 || nch > 64) ThrowTypeError(env, "audio frames have 1..64 channels");
+  size_t samples = 0;
+  for (uint32_t c = 0; c < nch; ++c) {
+    Napi::Value v = chans.Get(c);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      ThrowTypeError(env, "each channel must be a Float32Array");
+    }
+    const size_t n = v.As<Napi::Float32Array>().ElementLength();
+    if (c == 0) samples = n;
+    if (n != samples) ThrowTypeError(env, "all channels must have the same length");
+  }
+  const int64_t pts = info[2].IsNumber() ? info[2].As<Napi::Number>().Int64Value() : AV_NOPTS_VALUE;
+  const AVRational tb{info[3].As<Napi::Number>().Int32Value(), info[4].As<Napi::Number>().Int32Value()};
+  try {
+    UniqueAVFrame f = AudioFrame::AllocateFltp(static_cast<int>(nch), static_cast<int>(samples),
+                                               info[1].As<Napi::Number>().Int32Value(), pts);
+    for (uint32_t c = 0; c < nch; ++c) {
+      if (samples > 0) std::memcpy(f->extended_data[c], chans.Get(c).As<Napi::Float32Array>().Data(), sizeof(float) * samples);
+    }
+    return AudioFrameWrap::NewInstance(env, std::make_shared<const AudioFrame>(std::move(f), tb));
+  } catch (const NativeException& e) {
+    throw ToJsError(env, e.error());
+  }
+}
+
+// ---- FramePoolWrap -----------------------------------------------------------------------------------
+
+void FramePoolWrap::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = FramePoolHandle::DefineClass(env, "NativeFramePool", {FramePoolHandle::InstanceMethod<&FramePoolHandle::Stats>("stats")});
+  ConstructorRegistry<PoolTag>::Set(env, ctor);
+  exports.Set("NativeFramePool", ctor);
+}
+
+Napi::Object FramePoolWrap::NewInstance(Napi::Env env, std::shared_ptr<FramePool> pool) {
+  Napi::EscapableHandleScope scope(env);
+  Napi::Object obj =
+      ConstructorRegistry<PoolTag>::Get(env).New({Napi::External<std::shared_ptr<FramePool>>::New(env, &pool)});
+  return scope.Escape(obj).As<Napi::Object>();
+}
+
+bool FramePoolWrap::IsHandle(Napi::Value value) {
+  return value.IsObject() && value.As<Napi::Object>().InstanceOf(ConstructorRegistry<PoolTag>::Get(value.Env()));
+}
+
+std::shared_ptr<FramePool> FramePoolWrap::Unwrap(Napi::Value value) {
+  if (!IsHandle(value)) ThrowTypeError(value.Env(), "expected a FramePool");
+  return FramePoolHandle::Unwrap(value.As<Napi::Object>())->pool();
+}
+
+// new NativeFramePool(capacity) from JS, or NewInstance(env, pool) from C++.
+FramePoolHandle::FramePoolHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FramePoolHandle>(info) {
+  if (info.Length() >= 1 && info[0].IsExternal()) {
+    pool_ = *info[0].As<Napi::External<std::shared_ptr<FramePool>>>().Data();
+    return;
+  }
+  if (info.Length() < 1 || !info[0].IsNumber()) ThrowTypeError(info.Env(), "FramePool(capacity) expects a number");
+  const int capacity = info[0].As<Napi::Number>().Int32Value();
+  if (capacity < 1 || capacity > 4096) ThrowTypeError(info.Env(), "FramePool capacity must be 1..4096");
+  pool_ = FramePool::Create(capacity);
+}
+
+Napi::Value FramePoolHandle::Stats(const Napi::CallbackInfo& info) { return FramePoolStatsToJs(info.Env(), pool_->Stats()); }
+
+// ---- module-level ----------------------------------------------------------------------------------
+
+namespace {
+
+// frameStats(): process-wide counts of core frames alive and of handles collected without close().
+Napi::Value FrameStatsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("videoFramesAlive", static_cast<double>(VideoFrame::alive()));
+  o.Set("audioFramesAlive", static_cast<double>(AudioFrame::alive()));
+  o.Set("videoFramesLeaked", static_cast<double>(g_video_leaked.load()));
+  o.Set("audioFramesLeaked", static_cast<double>(g_audio_leaked.load()));
+  return o;
+}
+
+}  // namespace
+
+void InitFrames(Napi::Env env, Napi::Object exports) {
+  VideoFrameWrap::Init(env, exports);
+  AudioFrameWrap::Init(env, exports);
+  FramePoolWrap::Init(env, exports);
+  exports.Set("frameStats", Napi::Function::New(env, FrameStatsJs, "frameStats"));
+  exports.Set("audioFrameFromChannels", Napi::Function::New(env, AudioFrameFromChannelsJs, "audioFrameFromChannels"));
+}
+
+}  // namespace trickle
