@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { ErrorCodes, TrickleError } from '../../errors';
+import { clipCacheDir, clipName, ensureClip, STANDARD_CLIPS } from '../../bench/clips';
+import { renderMachine, renderMarkdown } from '../../bench/render';
+import { runBench, writeReport } from '../../bench/runner';
+import { SCENARIOS } from '../../bench/scenarios';
+import type { BenchReport } from '../../bench/types';
+import type { CliCommand } from '../command';
+
+const usage = `trickle-rt bench [B1 B6 …] [options]
+
+Runs the benchmark scenarios of BENCH.md, each in a fresh process, each next to its anchor measured
+interleaved in the same run (A B A B …). Progress goes to stderr; the table (or JSON) to stdout.
+
+  B1 … B9              run only these scenarios (default: all; GPU ones skip without a GPU)
+  --quick              short runs for smoke testing (figures not for comparison)
+  --json               print the JSON report on stdout instead of the table
+  --out FILE           where to write the JSON report (default: bench/results/bench-<time>.json)
+  --runs N             runs per side (anchor and ours); the first is reported as the cold run
+  --soak-minutes M     length of the B9 soak (default 10)
+  --list               list the scenarios and exit
+  --make-clips         generate the standard clips into the cache and exit
+  --render FILE        print the table of an existing JSON report and exit
+  --no-progress        no progress display`;
+
+function takeValue(args: string[], i: number, flag: string): string {
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) {
+    throw new TrickleError(ErrorCodes.ERR_INVALID_ARG, `Expected a value after ${flag}`);
+  }
+  return v;
+}
+
+function positiveNumber(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new TrickleError(ErrorCodes.ERR_INVALID_ARG, `Expected a positive number for ${what} but received ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+function tableText(report: BenchReport): string {
+  return `${renderMachine(report)}\n\n${renderMarkdown(report)}\n`;
+}
+
+export const benchCommand: CliCommand = {
+  name: 'bench',
+  summary: 'run the benchmark scenarios (B1–B9) against their anchors; table or --json',
+  usage,
+  async run(args) {
+    const ids: string[] = [];
+    let quick = false;
+    let json = false;
+    let progress = true;
+    let out: string | undefined;
+    let runs: number | undefined;
+    let soakMinutes: number | undefined;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i] as string;
+      switch (a) {
+        case '--quick':
+          quick = true;
+          break;
+        case '--json':
+          json = true;
+          break;
+        case '--no-progress':
+          progress = false;
+          break;
+        case '--out':
+          out = takeValue(args, i++, a);
+          break;
+        case '--runs':
+          runs = Math.round(positiveNumber(takeValue(args, i++, a), '--runs'));
+          break;
+        case '--soak-minutes':
+          soakMinutes = positiveNumber(takeValue(args, i++, a), '--soak-minutes');
+          break;
+        case '--list':
+          for (const s of SCENARIOS) {
+            process.stdout.write(`${s.id}  ${s.requiresGpu ? '[GPU] ' : ''}${s.title}${s.anchor ? `\n      anchor: ${s.anchor.name}` : ''}\n`);
+          }
+          return 0;
+        case '--make-clips': {
+          const dir = clipCacheDir();
+          for (const spec of STANDARD_CLIPS) {
+            process.stderr.write(`clip ${clipName(spec)} … `);
+            ensureClip(spec, dir);
+            process.stderr.write('ok\n');
+          }
+          process.stdout.write(`${dir}\n`);
+          return 0;
+        }
+        case '--render': {
+          const report = JSON.parse(readFileSync(takeValue(args, i++, a), 'utf8')) as BenchReport;
+          process.stdout.write(tableText(report));
+          return 0;
+        }
+        default:
+          if (a.startsWith('-')) throw new TrickleError(ErrorCodes.ERR_INVALID_ARG, `unknown option ${a}; see trickle-rt bench --help`);
+          if (!SCENARIOS.some((s) => s.id === a.toUpperCase())) {
+            throw new TrickleError(
+              ErrorCodes.ERR_INVALID_ARG,
+              `Expected a scenario id (${SCENARIOS.map((s) => s.id).join(' ')}) but received ${JSON.stringify(a)}`,
+            );
+          }
+          ids.push(a.toUpperCase());
+      }
+    }
+    const paramOverrides: Record<string, Record<string, unknown>> = {};
+    if (soakMinutes !== undefined) paramOverrides['B9'] = { minutes: soakMinutes };
+    const report = await runBench({
+      ids,
+      quick,
+      ...(runs !== undefined ? { runs } : {}),
+      paramOverrides,
+      progress,
+      command: `trickle-rt bench ${args.join(' ')}`.trim(),
+    });
+    const path = out ?? join(process.cwd(), 'bench', 'results', `bench-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+    writeReport(report, path);
+    if (progress) process.stderr.write(`report written to ${path}\n`);
+    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : tableText(report));
+    return report.scenarios.some((s) => s.status === 'failed') ? 1 : 0;
+  },
+};
