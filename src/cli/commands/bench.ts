@@ -20,6 +20,7 @@ interleaved in the same run (A B A B …). Progress goes to stderr; the table (o
   --out FILE           where to write the JSON report (default: bench/results/bench-<time>.json)
   --runs N             runs per side (anchor and ours); the first is reported as the cold run
   --soak-minutes M     length of the B9 soak (default 10)
+  --set NAME=VALUE     override a scenario parameter (JSON value) for every selected scenario
   --list               list the scenarios and exit
   --make-clips         generate the standard clips into the cache and exit
   --render FILE        print the table of an existing JSON report and exit
@@ -57,6 +58,7 @@ export const benchCommand: CliCommand = {
     let out: string | undefined;
     let runs: number | undefined;
     let soakMinutes: number | undefined;
+    const sets: Record<string, unknown> = {};
     for (let i = 0; i < args.length; i++) {
       const a = args[i] as string;
       switch (a) {
@@ -78,6 +80,20 @@ export const benchCommand: CliCommand = {
         case '--soak-minutes':
           soakMinutes = positiveNumber(takeValue(args, i++, a), '--soak-minutes');
           break;
+        case '--set': {
+          const text = takeValue(args, i++, a);
+          const eq = text.indexOf('=');
+          if (eq <= 0) throw new TrickleError(ErrorCodes.ERR_INVALID_ARG, `Expected NAME=VALUE after --set but received ${JSON.stringify(text)}`);
+          const raw = text.slice(eq + 1);
+          let value: unknown = raw;
+          try {
+            value = JSON.parse(raw);
+          } catch {
+            // a bare string
+          }
+          sets[text.slice(0, eq)] = value;
+          break;
+        }
         case '--list':
           for (const s of SCENARIOS) {
             process.stdout.write(`${s.id}  ${s.requiresGpu ? '[GPU] ' : ''}${s.title}${s.anchor ? `\n      anchor: ${s.anchor.name}` : ''}\n`);
@@ -110,7 +126,9 @@ export const benchCommand: CliCommand = {
       }
     }
     const paramOverrides: Record<string, Record<string, unknown>> = {};
-    if (soakMinutes !== undefined) paramOverrides['B9'] = { minutes: soakMinutes };
+    for (const s of SCENARIOS) {
+      paramOverrides[s.id] = { ...sets, ...(s.id === 'B9' && soakMinutes !== undefined ? { minutes: soakMinutes } : {}) };
+    }
     const report = await runBench({
       ids,
       quick,
