@@ -9,3 +9,15 @@ export { VideoFrame, type PixelFormat, type FrameLocation, type FramePlane } fro
 export { AudioFrame, type AudioFrameInit } from './media/audio-frame';
 export { FramePool, type FramePoolStats } from './media/frame-pool';
 export { frameStats, type FrameStats } from './media/frame-stats';
+export { FrameProcessor, type StreamContext, type ClosableFrame, type InputSize } from './processor/frame-processor';
+export { createProcessor, type ProcessorHooks } from './processor/create-processor';
+export { StreamServer, type StreamServerOptions } from './server/stream-server';
+export { validateParams, mediaSettings, ParamsValidationError, type StreamParams, type StreamMediaSettings } from './server/params';
+export { WorkerState, type HealthStatus, type CurrentState } from './server/worker-state';
+export type { StreamHandle, StreamEnd, StreamPhase, StartRequest } from './server/stream-handle';
+export { createLogger, type Logger, type LogLevel } from './server/logger';
+export { registerCapability, registerCapabilityFromEnv, type RegistrationOptions, type RegistrationResult } from './server/registration';
+export { StreamStats, type StreamStatsSnapshot, type LatencySummary } from './runtime/stream-stats';
+export { DEFAULT_TIMINGS, type StreamTimings } from './runtime/timings';
+export { createStreamSession, StreamSession, type MediaPipeline, type MediaPipelineFactory, type MediaPipelineContext } from './runtime/stream-session';
+export type { TransportFactory, ChannelPublisher, ChannelSubscriber, SegmentSink } from './runtime/transport';

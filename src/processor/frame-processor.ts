@@ -1,0 +1,90 @@
+/**
+ * The user-facing processing contract: one {@link FrameProcessor} serves every stream of a worker;
+ * each call gets the stream's {@link StreamContext}. See docs/worker.md.
+ */
+import type { StreamParams } from '../server/params';
+import type { Logger } from '../server/logger';
+
+/**
+ * What the pipeline hands a processor: a decoded frame. The concrete classes are the native
+ * `VideoFrame` / `AudioFrame` of src/media; the processor contract only relies on `close()`.
+ */
+export interface ClosableFrame {
+  close(): void;
+}
+
+/** Per-stream context handed to every processor hook. */
+export interface StreamContext {
+  /** The stream's `gateway_request_id`. */
+  readonly streamId: string;
+  /** The stream's current params (start params merged with every accepted update). */
+  readonly params: Readonly<StreamParams>;
+  /** Aborted when the stream stops (stop request, input end, shutdown). Pass it to long work. */
+  readonly signal: AbortSignal;
+  /**
+   * Queues one JSON-serialisable value for the data channel (one JSONL line each). Returns false,
+   * and counts a drop, when the stream has no data channel, the line would reach 64 KiB, or the
+   * stream is stopping.
+   */
+  publishData(data: unknown): boolean;
+  /** Sends one event on the events channel (`queue_event_type` defaults to `custom_monitoring_event`). */
+  sendEvent(event: Record<string, unknown>, queueEventType?: string): void;
+  /** A per-stream scratch object for the processor's own state (models per stream, counters, …). */
+  readonly state: Record<string, unknown>;
+  /** The stream's structured logger. */
+  readonly log: Logger;
+}
+
+/** Which input size the pipeline delivers to `processVideo`. */
+export type InputSize = 'params' | 'native';
+
+/**
+ * Base class of a processor. Override what you need; `processVideo` passes frames through and
+ * `processAudio` passes audio through by default.
+ *
+ * Frame ownership: the pipeline owns the frames it hands in and closes them after the hook returns
+ * (or after encoding, when the hook returns the same frame). A frame the hook *returns* is owned by
+ * the pipeline from then on. Returning `null` drops the frame (no output for it). A hook that throws
+ * drops that frame only: the error is counted, logged and reported as an `error` event, and the
+ * stream goes on.
+ *
+ * @example
+ * class Invert extends FrameProcessor<VideoFrame> {
+ *   override async processVideo(frame: VideoFrame) {
+ *     const t = await frame.toTensor({ layout: 'nhwc', dtype: 'uint8' });
+ *     // …change t…
+ *     return VideoFrame.fromTensor(t, frame);
+ *   }
+ * }
+ */
+export abstract class FrameProcessor<V extends ClosableFrame = ClosableFrame, A extends ClosableFrame = ClosableFrame> {
+  /** A name for logs and `/version` (`model_id` when no capability name is configured). */
+  name = 'frame-processor';
+  /**
+   * `'params'` (default, as pytrickle): input frames are scaled and centre-cropped to the stream's
+   * `width`×`height` params (512×512 unless given). `'native'`: frames arrive at the input size.
+   */
+  inputSize: InputSize = 'params';
+
+  /** Loads models. `/health` is LOADING until it resolves, ERROR if it rejects. Runs once. */
+  async initialize(): Promise<void> {}
+
+  /** Processes one video frame. Return a frame (the same or a new one) to output it, `null` to drop it. */
+  processVideo(frame: V, _ctx: StreamContext): V | null | Promise<V | null> {
+    return frame;
+  }
+
+  /** Processes one audio frame. Return the frames to output, or `null`/`[]` for none. */
+  processAudio(frame: A, _ctx: StreamContext): A[] | null | Promise<A[] | null> {
+    return [frame];
+  }
+
+  /** Called with every accepted params update (HTTP `/stream/params` or the control channel). */
+  updateParams(_params: StreamParams, _ctx: StreamContext): void | Promise<void> {}
+
+  /** Called once per stream before the first frame, with the start request's `params` (`{}` if none). */
+  onStreamStart(_params: StreamParams, _ctx: StreamContext): void | Promise<void> {}
+
+  /** Called once per stream after its last frame. */
+  onStreamStop(_ctx: StreamContext): void | Promise<void> {}
+}

@@ -1,0 +1,40 @@
+/** A StreamHandle without media, for tests of the HTTP layer. */
+import { StreamStats } from '../../src/runtime/stream-stats';
+import type { StreamParams } from '../../src/server/params';
+import type { ParamsSource, StartRequest, StreamEnd, StreamHandle, StreamPhase } from '../../src/server/stream-handle';
+
+export class FakeStream implements StreamHandle {
+  readonly id: string;
+  readonly stats = new StreamStats();
+  phase: StreamPhase = 'starting';
+  params: StreamParams;
+  readonly updates: Array<{ params: StreamParams; source: ParamsSource }> = [];
+  stopReason: StreamEnd['reason'] | undefined;
+  failUpdate: Error | undefined;
+  readonly done: Promise<StreamEnd>;
+  private resolve!: (e: StreamEnd) => void;
+
+  constructor(readonly request: StartRequest) {
+    this.id = request.gateway_request_id;
+    this.params = { ...request.params };
+    this.done = new Promise((r) => {
+      this.resolve = r;
+    });
+  }
+  start(): void {
+    this.phase = 'running';
+  }
+  async stop(reason: StreamEnd['reason']): Promise<void> {
+    this.stopReason = reason;
+    this.end({ reason });
+  }
+  end(e: StreamEnd): void {
+    this.phase = 'closed';
+    this.resolve(e);
+  }
+  async updateParams(params: StreamParams, source: ParamsSource): Promise<void> {
+    if (this.failUpdate) throw this.failUpdate;
+    this.updates.push({ params, source });
+    this.params = { ...this.params, ...params };
+  }
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+
+import { mediaSettings, validateParams } from '../../src/server/params';
+
+describe('validateParams (pytrickle rules, COMPAT.md)', () => {
+  it('rejects non-objects', () => {
+    for (const v of [null, 3, 'x', [1], true]) expect(() => validateParams(v)).toThrow('Params must be a dictionary');
+  });
+  it('passes unknown keys through untouched', () => {
+    const nested = { a: [1, { b: 2 }] };
+    const out = validateParams({ prompt: 'cat', nested, strength: 0.5 });
+    expect(out).toEqual({ prompt: 'cat', nested, strength: 0.5 });
+    expect(out['nested']).toBe(nested);
+  });
+  it('requires width and height together', () => {
+    expect(() => validateParams({ width: 512 })).toThrow("Both 'width' and 'height' must be provided together");
+    expect(() => validateParams({ height: 512 })).toThrow("Both 'width' and 'height' must be provided together");
+  });
+  it('coerces integer strings and rejects non-integers', () => {
+    expect(validateParams({ width: '640', height: ' 360 ' })).toMatchObject({ width: 640, height: 360 });
+    expect(validateParams({ width: 640.0, height: 360 })).toMatchObject({ width: 640, height: 360 });
+    for (const bad of ['abc', 12.5, '12.5', {}, [], true]) {
+      expect(() => validateParams({ width: bad, height: 100 })).toThrow('Width and height must be valid integers or integer strings');
+    }
+  });
+  it('gives width/height <= 0 its own message (deviation: pytrickle masks it)', () => {
+    expect(() => validateParams({ width: 0, height: 100 })).toThrow(/^Width and height must be positive integers \(received 0x100\)$/);
+    expect(() => validateParams({ width: 100, height: '-5' })).toThrow('Width and height must be positive integers');
+  });
+  it('validates max_framerate as pytrickle', () => {
+    expect(validateParams({ max_framerate: '30' })['max_framerate']).toBe(30);
+    expect(validateParams({ max_framerate: 60 })['max_framerate']).toBe(60);
+    expect(() => validateParams({ max_framerate: 'fast' })).toThrow('max_framerate must be a valid integer');
+    expect(() => validateParams({ max_framerate: 2.5 })).toThrow('max_framerate must be a valid integer');
+    expect(() => validateParams({ max_framerate: 0 })).toThrow('max_framerate must be a positive integer');
+    expect(() => validateParams({ max_framerate: -3 })).toThrow('max_framerate must be a positive integer');
+    expect(() => validateParams({ max_framerate: 61 })).toThrow('max_framerate cannot exceed 60 FPS');
+  });
+  it('coerces detect_out_resolution', () => {
+    const cases: Array<[unknown, boolean]> = [
+      [true, true], [false, false], ['true', true], ['YES', true], ['1', true], ['false', false], ['No', false], ['0', false], [1, true], [0, false], [7, true],
+    ];
+    for (const [v, want] of cases) expect(validateParams({ detect_out_resolution: v })['detect_out_resolution']).toBe(want);
+    for (const bad of ['maybe', 1.5, {}, []]) {
+      expect(() => validateParams({ detect_out_resolution: bad })).toThrow('detect_out_resolution must be a boolean value');
+    }
+  });
+  it('checks width/height before max_framerate (pytrickle order)', () => {
+    expect(() => validateParams({ width: 1, max_framerate: 99 })).toThrow("Both 'width'");
+  });
+  it('derives media settings with pytrickle defaults', () => {
+    expect(mediaSettings({})).toEqual({ width: 512, height: 512, maxFramerate: 24, detectOutResolution: true });
+    expect(mediaSettings(validateParams({ width: '320', height: 240, max_framerate: 10, detect_out_resolution: 'no' }))).toEqual({
+      width: 320, height: 240, maxFramerate: 10, detectOutResolution: false,
+    });
+  });
+});
