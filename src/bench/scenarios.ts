@@ -3,6 +3,7 @@
  * and --quick). The runner starts one fresh process per row; src/bench/scenarios/<impl>.ts does the
  * measuring.
  */
+import { ErrorCodes, TrickleError } from '../errors';
 import type { ScenarioSpec } from './scenario';
 
 const floor = 'ffmpeg -threads 1 -i clip.ts [-vf scale=512:512] -c:v libx264 -preset superfast -tune zerolatency -bf 0 -threads 1 -f mpegts /dev/null';
@@ -96,6 +97,50 @@ export const SCENARIOS: ScenarioSpec[] = [
     quickRuns: 2,
   },
   {
+    id: 'B1-GPU',
+    title: 'B1 on the GPU path: NVDEC → CUDA frames → identity → one D2H → x264 (target: floor x264 share + 2 ms at 1080p)',
+    requiresGpu: true,
+    anchor: { name: 'ffmpeg CLI floor (same libraries, 1 thread)', command: floor },
+    impl: 'media-loop',
+    params: { cases: mediaCases, frames: 300, device: 'cuda:0', focus: 'wall' },
+    quickParams: { cases: mediaCases.slice(0, 1), frames: 30 },
+    runs: 7,
+    quickRuns: 2,
+  },
+  {
+    id: 'B2-GPU',
+    title: 'B2 on the GPU path: CPU time per frame with NVDEC (target ≤ 0.3 ms per decoded frame)',
+    requiresGpu: true,
+    anchor: { name: 'ffmpeg CLI floor (same libraries, 1 thread), -benchmark utime+stime', command: floor },
+    impl: 'media-loop',
+    params: { cases: mediaCases, frames: 300, device: 'cuda:0', focus: 'cpu' },
+    quickParams: { cases: mediaCases.slice(0, 1), frames: 30 },
+    runs: 7,
+    quickRuns: 2,
+  },
+  {
+    id: 'B3-GPU',
+    title: 'B3 on a GPU machine (runtime device auto = NVDEC): streams per box',
+    requiresGpu: true,
+    anchor: null,
+    impl: 'streams',
+    params: { curve: [1, 2, 4, 8, 12, 16, 24, 32], fps: 24, seconds: 20, width: 512, height: 512, stopAfterFailures: 2 },
+    quickParams: { curve: [1, 2], seconds: 4 },
+    runs: 1,
+    quickRuns: 1,
+  },
+  {
+    id: 'B4-GPU',
+    title: 'B4 on a GPU machine (runtime device auto = NVDEC): added latency p50 ≤ 8 ms, p99 ≤ 20 ms',
+    requiresGpu: true,
+    anchor: null,
+    impl: 'latency',
+    params: { fps: 30, seconds: 10, width: 512, height: 512, targetP50: 8, targetP99: 20 },
+    quickParams: { seconds: 3 },
+    runs: 5,
+    quickRuns: 2,
+  },
+  {
     id: 'B7',
     title: 'GPU data path: host↔device copies per frame and their time (addon counters)',
     requiresGpu: true,
@@ -130,13 +175,21 @@ export const SCENARIOS: ScenarioSpec[] = [
   },
 ];
 
-/** Scenarios selected by ids (case-insensitive); all when `ids` is empty. Unknown ids throw. */
-export function selectScenarios(ids: readonly string[]): ScenarioSpec[] {
-  if (ids.length === 0) return SCENARIOS;
-  const wanted = ids.map((i) => i.toUpperCase());
-  const unknown = wanted.filter((w) => !SCENARIOS.some((s) => s.id === w));
+/** Whether a filter word selects a scenario: its id, or its family ("B1" selects B1 and B1-GPU). */
+export function matchesFilter(spec: ScenarioSpec, word: string): boolean {
+  const w = word.toUpperCase();
+  return spec.id === w || spec.id.startsWith(`${w}-`);
+}
+
+/** Scenarios selected by filter words (case-insensitive); all when empty. Unknown words throw. */
+export function selectScenarios(words: readonly string[]): ScenarioSpec[] {
+  if (words.length === 0) return SCENARIOS;
+  const unknown = words.filter((w) => !SCENARIOS.some((s) => matchesFilter(s, w)));
   if (unknown.length > 0) {
-    throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(' ')}`);
+    throw new TrickleError(
+      ErrorCodes.ERR_INVALID_ARG,
+      `Expected a scenario id (${SCENARIOS.map((s) => s.id).join(' ')}) but received ${JSON.stringify(unknown[0])}`,
+    );
   }
-  return SCENARIOS.filter((s) => wanted.includes(s.id));
+  return SCENARIOS.filter((s) => words.some((w) => matchesFilter(s, w)));
 }

@@ -26,7 +26,7 @@ interface SegmentWriter {
 
 /** A channel: its publisher side and its subscriber side. */
 interface ChannelUnderTest {
-  segment(): SegmentWriter;
+  segment(): SegmentWriter | Promise<SegmentWriter>;
   /** Reads `segments` segments in order, calling onChunk for each chunk as it arrives. */
   subscribe(segments: number, onChunk: (chunk: Buffer) => void): Promise<void>;
   close(): Promise<void>;
@@ -117,7 +117,7 @@ async function bulk(relay: RelayUnderTest, name: string, totalBytes: number, chu
   const t0 = performance.now();
   let sent = 0;
   for (let s = 0; s < segments; s++) {
-    const w = ch.segment();
+    const w = await ch.segment();
     const end = Math.min(totalBytes, (s + 1) * segmentBytes);
     while (sent < end) {
       const n = Math.min(chunkBytes, end - sent);
@@ -147,7 +147,7 @@ async function writeLatency(relay: RelayUnderTest, name: string, writes: number,
       w.resolve();
     }
   });
-  const w = ch.segment();
+  const w = await ch.segment();
   const lat: number[] = [];
   const buf = payload(bytes, 0x33);
   // A few unmeasured writes first so that the connections are up.
@@ -213,7 +213,7 @@ async function manyChannels(
     const buf = payload(writeBytes, i);
     let k = 0;
     for (let s = 0; s < segments; s++) {
-      const w = ch.segment();
+      const w = await ch.segment();
       for (let j = 0; j < writesPerSegment && k < totalWrites; j++, k++) {
         const due = t0 + offset + (k * 1000) / writesPerSecond;
         const wait = due - performance.now();

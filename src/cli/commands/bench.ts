@@ -5,7 +5,7 @@ import { ErrorCodes, TrickleError } from '../../errors';
 import { clipCacheDir, clipName, ensureClip, STANDARD_CLIPS } from '../../bench/clips';
 import { renderMachine, renderMarkdown } from '../../bench/render';
 import { runBench, writeReport } from '../../bench/runner';
-import { SCENARIOS } from '../../bench/scenarios';
+import { SCENARIOS, selectScenarios } from '../../bench/scenarios';
 import type { BenchReport } from '../../bench/types';
 import type { CliCommand } from '../command';
 
@@ -14,7 +14,8 @@ const usage = `trickle-rt bench [B1 B6 …] [options]
 Runs the benchmark scenarios of BENCH.md, each in a fresh process, each next to its anchor measured
 interleaved in the same run (A B A B …). Progress goes to stderr; the table (or JSON) to stdout.
 
-  B1 … B9              run only these scenarios (default: all; GPU ones skip without a GPU)
+  B1 … B9              run only these scenarios; B1 also selects B1-GPU (default: all; GPU
+                       rows are skipped with a line saying why where no CUDA GPU is usable)
   --quick              short runs for smoke testing (figures not for comparison)
   --json               print the JSON report on stdout instead of the table
   --out FILE           where to write the JSON report (default: bench/results/bench-<time>.json)
@@ -116,13 +117,8 @@ export const benchCommand: CliCommand = {
         }
         default:
           if (a.startsWith('-')) throw new TrickleError(ErrorCodes.ERR_INVALID_ARG, `unknown option ${a}; see trickle-rt bench --help`);
-          if (!SCENARIOS.some((s) => s.id === a.toUpperCase())) {
-            throw new TrickleError(
-              ErrorCodes.ERR_INVALID_ARG,
-              `Expected a scenario id (${SCENARIOS.map((s) => s.id).join(' ')}) but received ${JSON.stringify(a)}`,
-            );
-          }
-          ids.push(a.toUpperCase());
+          selectScenarios([a]); // throws a clear ERR_INVALID_ARG for an unknown id
+          ids.push(a);
       }
     }
     const paramOverrides: Record<string, Record<string, unknown>> = {};
