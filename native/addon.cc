@@ -34,6 +34,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   trickle::InitCapabilities(env, exports);
   trickle::InitProbe(env, exports);
   trickle::InitFrames(env, exports);
+  trickle::InitEngine(env, exports);
   return exports;
 }
 

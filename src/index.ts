@@ -21,3 +21,13 @@ export { StreamStats, type StreamStatsSnapshot, type LatencySummary } from './ru
 export { DEFAULT_TIMINGS, type StreamTimings } from './runtime/timings';
 export { createStreamSession, StreamSession, type MediaPipeline, type MediaPipelineFactory, type MediaPipelineContext } from './runtime/stream-session';
 export type { TransportFactory, ChannelPublisher, ChannelSubscriber, SegmentSink } from './runtime/transport';
+export {
+  Engine,
+  type EngineDType,
+  type EngineTensorInfo,
+  type EngineLoadOptions,
+  type EngineLoadInfo,
+  type EngineRunOptions,
+  type EngineStats,
+} from './infer/engine';
+export { defaultEngineCacheDir, engineCacheKey, type EngineCacheKeyParts } from './infer/engine-cache';

@@ -137,6 +137,55 @@ export interface NativeFrameStats {
   audioFramesLeaked: number;
 }
 
+// ---- TensorRT engine (infer helper: native/bindings/engine_wrap.cc, native/infer/) -----------------
+
+export interface NativeEngineIo {
+  name: string;
+  mode: 'input' | 'output';
+  dtype: 'uint8' | 'float16' | 'float32';
+  /** -1 for a dynamic dimension. */
+  shape: number[];
+}
+
+export interface NativeEngineReport {
+  source: 'engine' | 'onnx' | 'cache';
+  cachePath?: string;
+  cacheError?: string;
+  precision: string;
+  tensorrtVersion: string;
+  gpu: string;
+  computeCapability: string;
+  buildMs: number;
+}
+
+export interface NativeEngineStats {
+  runs: number;
+  contexts: number;
+  hostUploads: number;
+  hostUploadBytes: number;
+  outputsAllocated: number;
+  outputsReused: number;
+}
+
+export interface NativeEngineLoadOptions {
+  path: string;
+  onnx: boolean;
+  device: number;
+  cachePath?: string;
+  fp16: boolean;
+  workspaceBytes: number;
+  inputShapes: Record<string, number[]>;
+}
+
+/** A loaded engine. Every method but close()/isClosed() throws ERR_CLOSED after close(). */
+export interface NativeEngine {
+  io(): NativeEngineIo[];
+  report(): NativeEngineReport;
+  stats(): NativeEngineStats;
+  close(): void;
+  isClosed(): boolean;
+}
+
 /** Everything `trickle_rt.node` exports. */
 export interface NativeAddon {
   capabilities(): NativeCapabilities;
@@ -157,6 +206,11 @@ export interface NativeAddon {
     timeBaseNum: number,
     timeBaseDen: number,
   ): NativeAudioFrame;
+
+  // ---- TensorRT engine (infer helper) ----
+  /** Deserializes or builds an engine on a worker thread; rejects ERR_TENSORRT_UNAVAILABLE without TensorRT. */
+  loadEngine(options: NativeEngineLoadOptions): Promise<NativeEngine>;
+  NativeEngine: abstract new (...args: never[]) => NativeEngine;
 }
 
 // ---- loader ----------------------------------------------------------------------------------------

@@ -9,5 +9,6 @@ void InitCapabilities(Napi::Env env, Napi::Object exports);
 void InitProbe(Napi::Env env, Napi::Object exports);
 // frame_wrap.cc: NativeVideoFrame, NativeAudioFrame, NativeFramePool, frameStats, audioFrameFromChannels
 void InitFrames(Napi::Env env, Napi::Object exports);
+void InitEngine(Napi::Env env, Napi::Object exports);
 
 }  // namespace trickle

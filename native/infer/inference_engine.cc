@@ -1,0 +1,592 @@
+#include "infer/inference_engine.h"
+
+#include "common/native_error.h"
+#include "infer/tensorrt_library.h"
+
+#ifdef TRICKLE_HAVE_TENSORRT
+#include <NvInfer.h>
+#include <NvInferVersion.h>
+#include <NvOnnxParser.h>
+#include <cuda_runtime_api.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#endif
+
+namespace trickle {
+
+#ifndef TRICKLE_HAVE_TENSORRT
+
+std::shared_ptr<InferenceEngine> InferenceEngine::Load(const EngineLoadOptions&, EngineLoadReport*) {
+  std::string reason;
+  LoadTensorRt(&reason);
+  throw NativeException("ERR_TENSORRT_UNAVAILABLE", "TensorRT is not available: " + reason, "Engine.load");
+}
+
+#else  // TRICKLE_HAVE_TENSORRT
+
+namespace {
+
+namespace nv = nvinfer1;
+
+constexpr size_t kMaxContexts = 8;     // execution contexts per engine (one per CUDA stream), LRU beyond
+constexpr size_t kOutputPoolDepth = 4; // pooled buffers per output and context
+
+// ---- errors ---------------------------------------------------------------------------------------
+
+[[noreturn]] void ThrowCuda(cudaError_t err, const char* op) {
+  throw NativeException("ERR_CUDA", std::string(op) + " failed: " + cudaGetErrorName(err) + " (" +
+                                        cudaGetErrorString(err) + ")",
+                        op, static_cast<int64_t>(err));
+}
+
+void CudaCheck(cudaError_t err, const char* op) {
+  if (err != cudaSuccess) ThrowCuda(err, op);
+}
+
+[[noreturn]] void ThrowInvalid(const std::string& message, const char* op) {
+  throw NativeException("ERR_INVALID_ARG", message, op);
+}
+
+// ---- logging --------------------------------------------------------------------------------------
+
+// TensorRT's ILogger. One per engine (the IRuntime keeps a pointer to it, so it is destroyed after
+// the runtime) and one per build. Keeps the last errors and warnings so that a failure can say why;
+// prints nothing unless TRICKLE_TENSORRT_LOG=error|warning|info|verbose. Called from any thread
+// TensorRT uses, hence the mutex.
+class TrtLogger final : public nv::ILogger {
+ public:
+  TrtLogger() : print_level_(PrintLevelFromEnv()) {}
+
+  void log(Severity severity, nv::AsciiChar const* msg) noexcept override {
+    if (static_cast<int>(severity) <= print_level_) std::fprintf(stderr, "[tensorrt] %s\n", msg);
+    if (severity > Severity::kWARNING) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    recent_.emplace_back(msg);
+    if (recent_.size() > 8) recent_.pop_front();
+  }
+
+  // The recent errors/warnings joined for an error message ("" when none).
+  std::string Recent() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string out;
+    for (const auto& m : recent_) out += (out.empty() ? "" : "; ") + m;
+    return out;
+  }
+
+ private:
+  static int PrintLevelFromEnv() {
+    const char* env = std::getenv("TRICKLE_TENSORRT_LOG");
+    if (!env) return -1;
+    static const struct { const char* name; Severity level; } kLevels[] = {
+        {"error", Severity::kERROR}, {"warning", Severity::kWARNING}, {"info", Severity::kINFO},
+        {"verbose", Severity::kVERBOSE}};
+    for (const auto& l : kLevels) {
+      if (std::strcmp(env, l.name) == 0) return static_cast<int>(l.level);
+    }
+    return -1;
+  }
+
+  const int print_level_;
+  std::mutex mu_;
+  std::deque<std::string> recent_;
+};
+
+[[noreturn]] void ThrowTrt(const std::string& what, TrtLogger& logger, const char* op) {
+  const std::string log = logger.Recent();
+  throw NativeException("ERR_TENSORRT", what + (log.empty() ? "" : ": " + log), op);
+}
+
+// ---- small helpers --------------------------------------------------------------------------------
+
+bool MapDType(nv::DataType t, DType* out) {
+  switch (t) {
+    case nv::DataType::kFLOAT: *out = DType::kFloat32; return true;
+    case nv::DataType::kHALF: *out = DType::kFloat16; return true;
+    case nv::DataType::kUINT8: *out = DType::kUint8; return true;
+    default: return false;
+  }
+}
+
+const char* TrtDTypeName(nv::DataType t) {
+  switch (t) {
+    case nv::DataType::kFLOAT: return "float32";
+    case nv::DataType::kHALF: return "float16";
+    case nv::DataType::kINT8: return "int8";
+    case nv::DataType::kINT32: return "int32";
+    case nv::DataType::kBOOL: return "bool";
+    case nv::DataType::kUINT8: return "uint8";
+    case nv::DataType::kFP8: return "fp8";
+    case nv::DataType::kBF16: return "bfloat16";
+    case nv::DataType::kINT64: return "int64";
+    case nv::DataType::kINT4: return "int4";
+    default: return "unknown";
+  }
+}
+
+std::vector<int64_t> ToVector(const nv::Dims& d) {
+  if (d.nbDims < 0) return {};
+  return std::vector<int64_t>(d.d, d.d + d.nbDims);
+}
+
+nv::Dims ToDims(const std::vector<int64_t>& v) {
+  nv::Dims d{};
+  d.nbDims = static_cast<int32_t>(v.size());
+  for (size_t i = 0; i < v.size(); ++i) d.d[i] = v[i];
+  return d;
+}
+
+std::string ShapeString(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+std::vector<char> ReadFile(const std::string& path, const char* op) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) ThrowInvalid("cannot open " + path, op);
+  const std::streamsize size = in.tellg();
+  if (size <= 0) ThrowInvalid(path + " is empty", op);
+  std::vector<char> data(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(data.data(), size)) ThrowInvalid("cannot read " + path, op);
+  return data;
+}
+
+// Writes to a temporary name and renames, so that a concurrent load never sees half an engine.
+// Returns "" on success, else why not (a cache write failure does not fail the load).
+std::string WriteFileAtomically(const std::string& path, const void* data, size_t size) {
+  std::random_device rd;
+  const std::string tmp = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(rd());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return "cannot create " + tmp;
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+    if (!out) {
+      std::remove(tmp.c_str());
+      return "cannot write " + tmp;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+  }
+  return "";
+}
+
+struct CudaEventDeleter {
+  void operator()(cudaEvent_t e) const { cudaEventDestroy(e); }
+};
+using UniqueCudaEvent = std::unique_ptr<std::remove_pointer_t<cudaEvent_t>, CudaEventDeleter>;
+struct CudaStreamDeleter {
+  void operator()(cudaStream_t s) const { cudaStreamDestroy(s); }
+};
+using UniqueCudaStream = std::unique_ptr<std::remove_pointer_t<cudaStream_t>, CudaStreamDeleter>;
+
+// ---- engine ---------------------------------------------------------------------------------------
+
+struct IoBinding {
+  EngineIoDesc desc;
+  DType dtype = DType::kFloat32;
+};
+
+// The per-stream state: an execution context (TensorRT requires one per concurrently used
+// stream), its completion event and its buffer pools. `mu` serializes runs on the same stream
+// (they are stream-ordered anyway; the context's shapes and addresses are per-run state).
+struct ContextSlot {
+  std::mutex mu;
+  std::unique_ptr<nv::IExecutionContext> context;
+  UniqueCudaEvent done;
+  std::map<std::string, std::vector<std::shared_ptr<TensorStorage>>> outputs;  // pooled output buffers
+  std::map<std::string, std::shared_ptr<TensorStorage>> staging;                // host-feed uploads
+  uint64_t last_use = 0;
+};
+
+class TrtEngine final : public InferenceEngine {
+ public:
+  TrtEngine(int device, std::unique_ptr<TrtLogger> logger, std::unique_ptr<nv::IRuntime> runtime,
+            std::unique_ptr<nv::ICudaEngine> engine, UniqueCudaStream own_stream, std::vector<IoBinding> io)
+      : device_(device),
+        logger_(std::move(logger)),
+        runtime_(std::move(runtime)),
+        engine_(std::move(engine)),
+        own_stream_(std::move(own_stream)),
+        bindings_(std::move(io)) {
+    for (const auto& b : bindings_) io_.push_back(b.desc);
+  }
+
+  ~TrtEngine() override {
+    // Contexts must go before the engine, the engine before the runtime, the runtime before the
+    // logger: member order does that (slots_ is declared last). A job that still held an evicted
+    // slot also held this engine, so no slot outlives it.
+    cudaSetDevice(device_);
+    slots_.clear();
+  }
+
+  const std::vector<EngineIoDesc>& io() const override { return io_; }
+  int device() const override { return device_; }
+
+  EngineStats Stats() const override {
+    EngineStats s;
+    s.runs = runs_.load();
+    s.host_uploads = host_uploads_.load();
+    s.host_upload_bytes = host_upload_bytes_.load();
+    s.outputs_allocated = outputs_allocated_.load();
+    s.outputs_reused = outputs_reused_.load();
+    std::lock_guard<std::mutex> lock(slots_mu_);
+    s.contexts = static_cast<int64_t>(slots_.size());
+    return s;
+  }
+
+  std::vector<EngineOutput> Run(const std::vector<EngineFeed>& feeds, uintptr_t stream_handle) override {
+    static constexpr const char* kOp = "Engine.run";
+    CudaCheck(cudaSetDevice(device_), "cudaSetDevice");
+    cudaStream_t stream = stream_handle ? reinterpret_cast<cudaStream_t>(stream_handle) : own_stream_.get();
+    std::shared_ptr<ContextSlot> slot = AcquireSlot(reinterpret_cast<uintptr_t>(stream));
+    std::lock_guard<std::mutex> run_lock(slot->mu);
+    nv::IExecutionContext* ctx = slot->context.get();
+
+    // Inputs: re-check what memory safety needs (TypeScript validated names, dtypes and ranks).
+    size_t n_inputs = 0;
+    for (const auto& b : bindings_) {
+      if (!b.desc.is_input) continue;
+      ++n_inputs;
+      const EngineFeed* feed = nullptr;
+      for (const auto& f : feeds) {
+        if (f.name == b.desc.name) feed = &f;
+      }
+      if (!feed || !feed->tensor) ThrowInvalid("missing feed for input '" + b.desc.name + "'", kOp);
+      const Tensor& t = *feed->tensor;
+      if (t.dtype != b.dtype) {
+        ThrowInvalid("input '" + b.desc.name + "' expects " + b.desc.dtype + " but received " + DTypeName(t.dtype), kOp);
+      }
+      if (t.shape.size() != b.desc.shape.size()) {
+        ThrowInvalid("input '" + b.desc.name + "' expects rank " + std::to_string(b.desc.shape.size()) +
+                         " but received shape " + ShapeString(t.shape), kOp);
+      }
+      for (size_t i = 0; i < t.shape.size(); ++i) {
+        if (t.shape[i] < 0 || (b.desc.shape[i] >= 0 && b.desc.shape[i] != t.shape[i])) {
+          ThrowInvalid("input '" + b.desc.name + "' expects shape " + ShapeString(b.desc.shape) + " but received " +
+                           ShapeString(t.shape), kOp);
+        }
+      }
+      if (!t.storage || t.byte_offset + t.bytes() > t.storage->bytes()) {
+        ThrowInvalid("input '" + b.desc.name + "' has less storage than its shape needs", kOp);
+      }
+      if (!ctx->setInputShape(b.desc.name.c_str(), ToDims(t.shape))) {
+        const auto min = ToVector(engine_->getProfileShape(b.desc.name.c_str(), 0, nv::OptProfileSelector::kMIN));
+        const auto max = ToVector(engine_->getProfileShape(b.desc.name.c_str(), 0, nv::OptProfileSelector::kMAX));
+        ThrowInvalid("input '" + b.desc.name + "' shape " + ShapeString(t.shape) +
+                         " is outside the engine's optimization profile (min " + ShapeString(min) + ", max " +
+                         ShapeString(max) + ")", kOp);
+      }
+      void* address = t.data();
+      if (t.location() == TensorLocation::kHost) {
+        // Host feeds are uploaded on the run's stream into a per-context staging buffer (counted:
+        // a zero-copy pipeline should see host_uploads stay at 0). The staging buffer is reused
+        // by the next run on this stream, which is ordered after this one.
+        auto& staging = slot->staging[b.desc.name];
+        if (!staging || staging->bytes() < t.bytes()) staging = TensorStorage::AllocateCuda(std::max<size_t>(t.bytes(), 1), device_);
+        CudaCheck(cudaMemcpyAsync(staging->data(), address, t.bytes(), cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync");
+        address = staging->data();
+        host_uploads_.fetch_add(1);
+        host_upload_bytes_.fetch_add(static_cast<int64_t>(t.bytes()));
+      } else if (t.device() != device_) {
+        ThrowInvalid("input '" + b.desc.name + "' is on cuda:" + std::to_string(t.device()) + " but the engine runs on cuda:" +
+                         std::to_string(device_), kOp);
+      }
+      // Ordering of device inputs: the tensor contract (frame/tensor.h) makes a producer finish or
+      // work on the consumer's stream; inputs made by toTensor() on the frame's stream are ordered
+      // before this enqueue when `stream` is that frame's stream.
+      if (!ctx->setTensorAddress(b.desc.name.c_str(), address)) ThrowTrt("setTensorAddress('" + b.desc.name + "') failed", *logger_, kOp);
+    }
+    if (feeds.size() != n_inputs) ThrowInvalid("feeds name " + std::to_string(feeds.size()) + " tensors but the engine has " +
+                                                   std::to_string(n_inputs) + " inputs", kOp);
+    if (!ctx->allInputDimensionsSpecified()) ThrowInvalid("not every input shape is specified", kOp);
+
+    // Outputs: shapes follow from the input shapes; buffers come from this stream's pool.
+    std::vector<EngineOutput> outputs;
+    for (const auto& b : bindings_) {
+      if (b.desc.is_input) continue;
+      const std::vector<int64_t> shape = ToVector(ctx->getTensorShape(b.desc.name.c_str()));
+      for (int64_t d : shape) {
+        if (d < 0) {
+          throw NativeException("ERR_TENSORRT", "output '" + b.desc.name + "' has a data-dependent shape " + ShapeString(shape) +
+                                                    ", which trickle-rt engines do not support", kOp);
+        }
+      }
+      auto tensor = std::make_shared<Tensor>();
+      tensor->shape = shape;
+      tensor->dtype = b.dtype;
+      tensor->storage = PooledOutput(*slot, b.desc.name, std::max<size_t>(static_cast<size_t>(tensor->elements()) * DTypeSize(b.dtype), 1));
+      if (!ctx->setTensorAddress(b.desc.name.c_str(), tensor->data())) ThrowTrt("setTensorAddress('" + b.desc.name + "') failed", *logger_, kOp);
+      outputs.push_back({b.desc.name, std::move(tensor)});
+    }
+
+    if (!ctx->enqueueV3(stream)) ThrowTrt("enqueueV3 failed", *logger_, kOp);
+    // Completion: an event recorded after the enqueue on the run's stream, waited on here (a
+    // blocking-sync event, so this worker thread sleeps instead of spinning). Only this stream
+    // waits; other streams and contexts keep running. When Run() returns the outputs are complete,
+    // so any consumer on any stream may read them.
+    CudaCheck(cudaEventRecord(slot->done.get(), stream), "cudaEventRecord");
+    CudaCheck(cudaEventSynchronize(slot->done.get()), "cudaEventSynchronize");
+    runs_.fetch_add(1);
+    return outputs;
+  }
+
+ private:
+  std::shared_ptr<ContextSlot> AcquireSlot(uintptr_t key) {
+    std::lock_guard<std::mutex> lock(slots_mu_);
+    auto it = slots_.find(key);
+    if (it != slots_.end()) {
+      it->second->last_use = ++use_clock_;
+      return it->second;
+    }
+    if (slots_.size() >= kMaxContexts) {
+      // Evict the least recently used stream's context. A run still using it keeps it alive
+      // through its own shared_ptr until it finishes.
+      auto lru = std::min_element(slots_.begin(), slots_.end(),
+                                  [](const auto& a, const auto& b) { return a.second->last_use < b.second->last_use; });
+      slots_.erase(lru);
+    }
+    auto slot = std::make_shared<ContextSlot>();
+    slot->context.reset(engine_->createExecutionContext());
+    if (!slot->context) ThrowTrt("createExecutionContext failed", *logger_, "Engine.run");
+    cudaEvent_t ev = nullptr;
+    CudaCheck(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming | cudaEventBlockingSync), "cudaEventCreateWithFlags");
+    slot->done.reset(ev);
+    slot->last_use = ++use_clock_;
+    slots_.emplace(key, slot);
+    return slot;
+  }
+
+  // A buffer of at least `bytes` that no Tensor references any more (use_count 1: only the pool),
+  // else a new one; at most kOutputPoolDepth buffers per output are kept.
+  std::shared_ptr<TensorStorage> PooledOutput(ContextSlot& slot, const std::string& name, size_t bytes) {
+    auto& pool = slot.outputs[name];
+    for (auto& s : pool) {
+      if (s.use_count() == 1 && s->bytes() >= bytes) {
+        outputs_reused_.fetch_add(1);
+        return s;
+      }
+    }
+    auto fresh = TensorStorage::AllocateCuda(bytes, device_);
+    outputs_allocated_.fetch_add(1);
+    if (pool.size() < kOutputPoolDepth) {
+      pool.push_back(fresh);
+    } else {
+      // Replace a free buffer that is too small for this (dynamic) shape, if there is one.
+      for (auto& s : pool) {
+        if (s.use_count() == 1) {
+          s = fresh;
+          break;
+        }
+      }
+    }
+    return fresh;
+  }
+
+  const int device_;
+  std::unique_ptr<TrtLogger> logger_;
+  std::unique_ptr<nv::IRuntime> runtime_;
+  std::unique_ptr<nv::ICudaEngine> engine_;
+  UniqueCudaStream own_stream_;
+  std::vector<IoBinding> bindings_;
+  std::vector<EngineIoDesc> io_;
+  std::atomic<int64_t> runs_{0}, host_uploads_{0}, host_upload_bytes_{0}, outputs_allocated_{0}, outputs_reused_{0};
+  mutable std::mutex slots_mu_;
+  uint64_t use_clock_ = 0;
+  std::map<uintptr_t, std::shared_ptr<ContextSlot>> slots_;  // last: destroyed first
+};
+
+// ---- build from ONNX ------------------------------------------------------------------------------
+
+std::vector<char> BuildFromOnnx(const EngineLoadOptions& o, const cudaDeviceProp& prop, EngineLoadReport* report) {
+  static constexpr const char* kOp = "Engine.load(onnx)";
+  std::string reason;
+  const TensorRtLibrary* trt = LoadTensorRt(&reason);
+  const OnnxParserLibrary* onnx = trt ? LoadOnnxParser(&reason) : nullptr;
+  if (!trt || !onnx) throw NativeException("ERR_TENSORRT_UNAVAILABLE", "TensorRT ONNX parser is not available: " + reason, kOp);
+
+  const std::vector<char> model = ReadFile(o.path, kOp);
+  TrtLogger logger;  // outlives builder, network and parser (declared first)
+  std::unique_ptr<nv::IBuilder> builder(static_cast<nv::IBuilder*>(trt->create_builder(&logger, NV_TENSORRT_VERSION)));
+  if (!builder) ThrowTrt("createInferBuilder failed", logger, kOp);
+  // Flags 0: explicit batch is implied since TensorRT 10; TensorRT 11 networks are always strongly
+  // typed (kSTRONGLY_TYPED is deprecated there), TensorRT 10 ones are weakly typed so kFP16 applies.
+  std::unique_ptr<nv::INetworkDefinition> network(builder->createNetworkV2(0));
+  if (!network) ThrowTrt("createNetworkV2 failed", logger, kOp);
+  std::unique_ptr<nvonnxparser::IParser> parser(
+      static_cast<nvonnxparser::IParser*>(onnx->create_parser(network.get(), &logger, NV_ONNX_PARSER_VERSION)));
+  if (!parser) ThrowTrt("createNvOnnxParser failed", logger, kOp);
+  // The path lets the parser resolve external weight files next to the model.
+  if (!parser->parse(model.data(), model.size(), o.path.c_str())) {
+    std::string errors;
+    for (int i = 0; i < parser->getNbErrors(); ++i) errors += (i ? "; " : "") + std::string(parser->getError(i)->desc());
+    throw NativeException("ERR_TENSORRT", "cannot parse ONNX model " + o.path + ": " + errors, "IParser::parse");
+  }
+
+  std::unique_ptr<nv::IBuilderConfig> config(builder->createBuilderConfig());
+  if (!config) ThrowTrt("createBuilderConfig failed", logger, kOp);
+  if (o.workspace_bytes > 0) config->setMemoryPoolLimit(nv::MemoryPoolType::kWORKSPACE, o.workspace_bytes);
+
+  // Dynamic inputs need an optimization profile; trickle-rt uses one profile with min = opt = max
+  // (a video stream has a fixed resolution), from `input_shapes`.
+  nv::IOptimizationProfile* profile = nullptr;  // owned by the builder
+  std::map<std::string, std::vector<int64_t>> unused = o.input_shapes;
+  for (int32_t i = 0; i < network->getNbInputs(); ++i) {
+    nv::ITensor* input = network->getInput(i);
+    const std::string name = input->getName();
+    const std::vector<int64_t> dims = ToVector(input->getDimensions());
+    const bool dynamic = std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d < 0; });
+    auto given = o.input_shapes.find(name);
+    unused.erase(name);
+    if (given == o.input_shapes.end()) {
+      if (dynamic) ThrowInvalid("input '" + name + "' has dynamic shape " + ShapeString(dims) + "; pass inputShapes: { '" + name + "': [...] }", kOp);
+      continue;
+    }
+    const std::vector<int64_t>& shape = given->second;
+    bool compatible = shape.size() == dims.size();
+    for (size_t k = 0; compatible && k < dims.size(); ++k) compatible = shape[k] > 0 && (dims[k] < 0 || dims[k] == shape[k]);
+    if (!compatible) ThrowInvalid("inputShapes['" + name + "'] " + ShapeString(shape) + " does not fit the model's shape " + ShapeString(dims), kOp);
+    if (!dynamic) continue;
+    if (!profile) profile = builder->createOptimizationProfile();
+    const nv::Dims d = ToDims(shape);
+    if (!profile->setDimensions(name.c_str(), nv::OptProfileSelector::kMIN, d) ||
+        !profile->setDimensions(name.c_str(), nv::OptProfileSelector::kOPT, d) ||
+        !profile->setDimensions(name.c_str(), nv::OptProfileSelector::kMAX, d)) {
+      ThrowTrt("IOptimizationProfile::setDimensions('" + name + "') failed", logger, kOp);
+    }
+  }
+  if (!unused.empty()) ThrowInvalid("inputShapes names '" + unused.begin()->first + "', which is not an input of the model", kOp);
+  if (profile && config->addOptimizationProfile(profile) < 0) ThrowTrt("addOptimizationProfile failed", logger, kOp);
+
+  const bool fast_fp16 = prop.major > 5 || (prop.major == 5 && prop.minor >= 3);
+#if NV_TENSORRT_MAJOR >= 11
+  // Strongly typed: each layer runs in the precision the model declares (export the model in fp16
+  // to get fp16); there is no builder flag to lower precision.
+  report->precision = "strongly-typed";
+  (void)fast_fp16;
+#else
+  if (o.fp16 && fast_fp16) {
+    // kFP16 is deprecated in TensorRT 10 (strong typing is the future) but is the only way to let a
+    // weakly typed fp32 ONNX model use fp16 kernels, which is what `fp16: true` asks for.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    config->setFlag(nv::BuilderFlag::kFP16);
+#pragma GCC diagnostic pop
+    report->precision = "fp16";
+  } else {
+    report->precision = "fp32";
+  }
+#endif
+
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<nv::IHostMemory> plan(builder->buildSerializedNetwork(*network, *config));
+  if (!plan || plan->size() == 0) ThrowTrt("building the engine from " + o.path + " failed", logger, "IBuilder::buildSerializedNetwork");
+  report->build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const char* bytes = static_cast<const char*>(plan->data());
+  return std::vector<char>(bytes, bytes + plan->size());
+}
+
+}  // namespace
+
+std::shared_ptr<InferenceEngine> InferenceEngine::Load(const EngineLoadOptions& o, EngineLoadReport* report) {
+  static constexpr const char* kOp = "Engine.load";
+  EngineLoadReport local;
+  if (!report) report = &local;
+  std::string reason;
+  const TensorRtLibrary* trt = LoadTensorRt(&reason);
+  if (!trt) throw NativeException("ERR_TENSORRT_UNAVAILABLE", "TensorRT is not available: " + reason, kOp);
+  report->tensorrt_version = TensorRtVersionString(trt->version);
+
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    throw NativeException("ERR_CUDA_UNAVAILABLE", "no CUDA device: TensorRT engines need an NVIDIA GPU and driver", kOp);
+  }
+  if (o.device < 0 || o.device >= count) ThrowInvalid("device cuda:" + std::to_string(o.device) + " does not exist (" + std::to_string(count) + " devices)", kOp);
+  // Engines, contexts and streams belong to the device current when they are created.
+  CudaCheck(cudaSetDevice(o.device), "cudaSetDevice");
+  cudaDeviceProp prop{};
+  CudaCheck(cudaGetDeviceProperties(&prop, o.device), "cudaGetDeviceProperties");
+  report->gpu_name = prop.name;
+  report->compute_capability = std::to_string(prop.major) + "." + std::to_string(prop.minor);
+
+  auto logger = std::make_unique<TrtLogger>();
+  std::unique_ptr<nv::IRuntime> runtime(static_cast<nv::IRuntime*>(trt->create_runtime(logger.get(), NV_TENSORRT_VERSION)));
+  if (!runtime) ThrowTrt("createInferRuntime failed", *logger, kOp);
+
+  std::unique_ptr<nv::ICudaEngine> engine;
+  if (!o.onnx) {
+    const std::vector<char> blob = ReadFile(o.path, kOp);
+    engine.reset(runtime->deserializeCudaEngine(blob.data(), blob.size()));
+    if (!engine) ThrowTrt("cannot deserialize " + o.path + " (an engine only loads on the TensorRT version and GPU it was built for)", *logger, "IRuntime::deserializeCudaEngine");
+    report->source = "engine";
+  } else {
+    if (!o.cache_path.empty()) {
+      std::ifstream probe(o.cache_path, std::ios::binary);
+      if (probe) {
+        probe.close();
+        const std::vector<char> blob = ReadFile(o.cache_path, kOp);
+        engine.reset(runtime->deserializeCudaEngine(blob.data(), blob.size()));
+        // An unreadable cache entry (truncated, other TensorRT build) is rebuilt and overwritten.
+        if (engine) report->source = "cache";
+      }
+    }
+    if (!engine) {
+      const std::vector<char> plan = BuildFromOnnx(o, prop, report);
+      report->source = "onnx";
+      if (!o.cache_path.empty()) {
+        report->cache_error = WriteFileAtomically(o.cache_path, plan.data(), plan.size());
+        if (report->cache_error.empty()) report->cache_path = o.cache_path;
+      }
+      engine.reset(runtime->deserializeCudaEngine(plan.data(), plan.size()));
+      if (!engine) ThrowTrt("cannot deserialize the engine just built from " + o.path, *logger, "IRuntime::deserializeCudaEngine");
+    } else {
+      report->cache_path = o.cache_path;
+    }
+  }
+
+  std::vector<IoBinding> io;
+  for (int32_t i = 0; i < engine->getNbIOTensors(); ++i) {
+    const char* name = engine->getIOTensorName(i);
+    IoBinding b;
+    b.desc.name = name;
+    b.desc.is_input = engine->getTensorIOMode(name) == nv::TensorIOMode::kINPUT;
+    const nv::DataType dt = engine->getTensorDataType(name);
+    b.desc.dtype = TrtDTypeName(dt);
+    b.desc.shape = ToVector(engine->getTensorShape(name));
+    const std::string what = std::string(b.desc.is_input ? "input" : "output") + " '" + b.desc.name + "'";
+    if (!MapDType(dt, &b.dtype)) {
+      throw NativeException("ERR_TENSORRT", what + " has dtype " + b.desc.dtype +
+                                                ", which trickle-rt tensors cannot hold (uint8, float16, float32)", kOp);
+    }
+    if (engine->getTensorFormat(name) != nv::TensorFormat::kLINEAR) {
+      throw NativeException("ERR_TENSORRT", what + " uses a vectorized I/O format; rebuild the engine with linear I/O formats", kOp);
+    }
+    if (engine->getTensorLocation(name) != nv::TensorLocation::kDEVICE) {
+      throw NativeException("ERR_TENSORRT", what + " is a host (shape) tensor, which trickle-rt engines do not support", kOp);
+    }
+    io.push_back(std::move(b));
+  }
+
+  cudaStream_t s = nullptr;
+  CudaCheck(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  UniqueCudaStream own_stream(s);
+  return std::make_shared<TrtEngine>(o.device, std::move(logger), std::move(runtime), std::move(engine), std::move(own_stream),
+                                     std::move(io));
+}
+
+#endif  // TRICKLE_HAVE_TENSORRT
+
+}  // namespace trickle

@@ -1,0 +1,98 @@
+// A TensorRT engine and its execution contexts. No N-API, and no TensorRT or CUDA types in this
+// header: the implementation (inference_engine.cc) is compiled against the TensorRT headers only
+// when TRICKLE_HAVE_TENSORRT is defined; otherwise Load() throws ERR_TENSORRT_UNAVAILABLE.
+//
+// Threading: Load() and Run() block (deserialize/build; enqueue + wait for the GPU) and run on
+// worker threads (AsyncWorker). An InferenceEngine is immutable after Load() except for its
+// context table and pools, which are guarded by mutexes, so Run() may be called from several
+// threads at once. Runs on the same CUDA stream share one IExecutionContext and are serialized;
+// runs on different streams use different contexts and may overlap on the GPU.
+//
+// Ownership: always held through std::shared_ptr. A job pins the engine (shared_ptr) for its whole
+// duration, so JS close() never frees an engine under a running job.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "frame/tensor.h"
+
+namespace trickle {
+
+struct EngineLoadOptions {
+  std::string path;            // .engine/.plan (serialized engine) or .onnx (built here)
+  bool onnx = false;           // build from ONNX instead of deserializing
+  int device = 0;              // CUDA device ordinal
+  std::string cache_path;      // ONNX only: where the built engine is cached ("" = no cache)
+  bool fp16 = true;            // ONNX only: allow fp16 kernels where the GPU has fast fp16 (TRT 10)
+  size_t workspace_bytes = 0;  // ONNX only: workspace memory pool limit (0 = TensorRT default)
+  // ONNX only: shapes for inputs with dynamic dimensions (optimization profile min = opt = max).
+  std::map<std::string, std::vector<int64_t>> input_shapes;
+};
+
+struct EngineIoDesc {
+  std::string name;
+  bool is_input = false;
+  std::string dtype;            // "float32" | "float16" | "uint8" (other TensorRT types are rejected at load)
+  std::vector<int64_t> shape;   // -1 for a dynamic dimension
+};
+
+struct EngineLoadReport {
+  std::string source;           // "engine" (deserialized file) | "onnx" (built) | "cache" (cached build)
+  std::string cache_path;       // where the build was cached, if it was
+  std::string cache_error;      // why writing the cache failed (the engine is still usable)
+  std::string precision;        // "fp16" | "fp32" | "strongly-typed" (TensorRT 11: from the model)
+  std::string tensorrt_version; // runtime version "10.16.0"
+  std::string gpu_name;
+  std::string compute_capability;  // "8.9"
+  double build_ms = 0;
+};
+
+struct EngineStats {
+  int64_t runs = 0;
+  int64_t contexts = 0;          // execution contexts alive (one per CUDA stream used)
+  int64_t host_uploads = 0;      // host tensors copied to the device by Run()
+  int64_t host_upload_bytes = 0;
+  int64_t outputs_allocated = 0; // output buffers allocated
+  int64_t outputs_reused = 0;    // output buffers reused from the pool
+};
+
+// One input of a Run(): the tensor stays pinned by the TensorPtr until Run() returns.
+struct EngineFeed {
+  std::string name;
+  TensorPtr tensor;
+};
+
+struct EngineOutput {
+  std::string name;
+  std::shared_ptr<Tensor> tensor;
+};
+
+class InferenceEngine {
+ public:
+  // Deserializes or builds (blocking: seconds to minutes for a build). Throws NativeException:
+  // ERR_TENSORRT_UNAVAILABLE (no runtime / parser), ERR_INVALID_ARG (file unreadable, missing
+  // input shape), ERR_TENSORRT (parse, build or deserialize failed; message carries TensorRT's log),
+  // ERR_CUDA (device).
+  static std::shared_ptr<InferenceEngine> Load(const EngineLoadOptions& options, EngineLoadReport* report);
+
+  virtual ~InferenceEngine() = default;
+  virtual const std::vector<EngineIoDesc>& io() const = 0;
+  virtual int device() const = 0;
+
+  // Runs once on `stream` (a cudaStream_t as an integer; 0 = the engine's own stream) and returns
+  // when the outputs are complete on the GPU. Feeds must name every input exactly once; host
+  // tensors are uploaded (counted in stats). Inputs on the device must be complete, or have been
+  // produced on `stream` (stream order then guarantees it). Outputs are CUDA tensors from the
+  // stream's pool: a buffer is rewritten by a later Run() only after every Tensor referencing it
+  // has been dropped.
+  virtual std::vector<EngineOutput> Run(const std::vector<EngineFeed>& feeds, uintptr_t stream) = 0;
+
+  virtual EngineStats Stats() const = 0;
+};
+
+}  // namespace trickle

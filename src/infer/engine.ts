@@ -1,0 +1,273 @@
+import { mkdir, stat } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+
+import { capabilities } from '../capabilities';
+import { ErrorCodes, TrickleError, callNative, invalidArg } from '../errors';
+import { native, type NativeEngine, type NativeEngineIo, type NativeEngineReport } from '../native';
+import { defaultEngineCacheDir, engineCacheKey, engineCachePath, sha256File } from './engine-cache';
+
+/** Element types an engine's inputs and outputs may have (those of {@link Tensor}). */
+export type EngineDType = 'uint8' | 'float16' | 'float32';
+
+/** One input or output of an engine. */
+export interface EngineTensorInfo {
+  readonly name: string;
+  readonly dtype: EngineDType;
+  /** Dimensions; -1 marks a dynamic one (its size is taken from the tensor fed to run()). */
+  readonly shape: readonly number[];
+}
+
+export interface EngineLoadOptions {
+  /** CUDA device: an index or `'cuda:N'`. Default 0. */
+  device?: number | `cuda:${number}`;
+  /**
+   * Where engines built from ONNX are cached (created if missing), or `false` for no cache.
+   * Default: {@link defaultEngineCacheDir} (`~/.cache/trickle-rt/engines`).
+   */
+  cacheDir?: string | false;
+  /**
+   * ONNX builds: let TensorRT 10 pick fp16 kernels where the GPU has fast fp16 (default true).
+   * TensorRT 11 networks are strongly typed: precision follows the model's own types, and this
+   * option has no effect (export the model in fp16 for fp16).
+   */
+  fp16?: boolean;
+  /** ONNX builds: workspace memory limit in bytes (default: TensorRT's, the device memory). */
+  workspaceBytes?: number;
+  /**
+   * ONNX builds: the shape of each input that has dynamic dimensions (one optimization profile with
+   * min = opt = max = this shape; a video stream has a fixed resolution).
+   */
+  inputShapes?: Readonly<Record<string, readonly number[]>>;
+}
+
+/** How an engine was obtained. */
+export interface EngineLoadInfo {
+  /** `'engine'`: a serialized engine file; `'onnx'`: built now; `'cache'`: a cached build. */
+  readonly source: 'engine' | 'onnx' | 'cache';
+  /** The cache file, when the build was cached or came from the cache. */
+  readonly cachePath?: string;
+  /** Why the build could not be written to the cache (the engine still works). */
+  readonly cacheError?: string;
+  /** `'fp16'`/`'fp32'` (TensorRT 10 builds), `'strongly-typed'` (TensorRT 11 builds), `'engine'` (deserialized). */
+  readonly precision: string;
+  readonly tensorrtVersion: string;
+  readonly gpu: string;
+  readonly computeCapability: string;
+  /** Build time of an ONNX build in milliseconds (0 otherwise). */
+  readonly buildMs: number;
+}
+
+export interface EngineRunOptions {
+  /**
+   * The CUDA stream (a `cudaStream_t` as a bigint, e.g. `frame.cudaInterop().stream`) to enqueue
+   * on. Each distinct stream gets its own execution context, so streams run concurrently. Default:
+   * the engine's own stream. Inputs on the device must be complete or produced on this stream.
+   */
+  stream?: bigint;
+}
+
+export interface EngineStats {
+  runs: number;
+  /** Execution contexts alive (one per CUDA stream used, at most 8, least recently used evicted). */
+  contexts: number;
+  /** Host (CPU) tensors uploaded to the device by run(): stays 0 on the zero-copy path. */
+  hostUploads: number;
+  hostUploadBytes: number;
+  /** Output buffers allocated, and outputs served from the pool instead. */
+  outputsAllocated: number;
+  outputsReused: number;
+}
+
+const ENGINE_EXTENSIONS = new Set(['.engine', '.plan', '.trt']);
+const INTERNAL = Symbol('Engine.internal');
+
+/**
+ * A TensorRT engine: a serialized `.engine` file, or one built from an `.onnx` model (and cached).
+ * Runs on CUDA tensors without host copies; see docs/tensorrt.md for the zero-copy path and its
+ * requirements. Without TensorRT (not compiled in, or libnvinfer missing) `Engine.load` rejects
+ * with `ERR_TENSORRT_UNAVAILABLE` and the reason.
+ *
+ * @example
+ * const engine = await Engine.load('model.onnx', { inputShapes: { input: [1, 3, 384, 640] } });
+ * using input = await frame.toTensor({ layout: 'nchw', dtype: 'float32', size: [640, 384] });
+ * const { output } = await engine.run({ input });
+ * using out = VideoFrame.fromTensor(output, frame);
+ */
+export class Engine implements Disposable {
+  #handle: NativeEngine | null;
+  readonly inputs: readonly EngineTensorInfo[];
+  readonly outputs: readonly EngineTensorInfo[];
+  /** The CUDA device the engine runs on. */
+  readonly device: number;
+  readonly info: EngineLoadInfo;
+
+  /** @internal Engines come from {@link Engine.load}. */
+  constructor(token: typeof INTERNAL, handle: NativeEngine, device: number) {
+    if (token !== INTERNAL) throw new TypeError('Engine cannot be constructed directly; use Engine.load');
+    this.#handle = handle;
+    this.device = device;
+    const io = handle.io();
+    this.inputs = Object.freeze(io.filter((t) => t.mode === 'input').map(toInfo));
+    this.outputs = Object.freeze(io.filter((t) => t.mode === 'output').map(toInfo));
+    this.info = Object.freeze(toLoadInfo(handle.report()));
+  }
+
+  /**
+   * Deserializes an engine file (`.engine`, `.plan`, `.trt`) or builds an engine from an `.onnx`
+   * model on a worker thread. ONNX builds are cached (see {@link EngineLoadOptions.cacheDir}).
+   *
+   * Rejects with `ERR_INVALID_ARG` (bad path or options, before any native work),
+   * `ERR_TENSORRT_UNAVAILABLE` (with the reason), `ERR_CUDA_UNAVAILABLE` (no GPU) or
+   * `ERR_TENSORRT` (the parse, build or deserialization failed; TensorRT's messages included).
+   */
+  static async load(path: string, options: EngineLoadOptions = {}): Promise<Engine> {
+    if (typeof path !== 'string' || path.length === 0) throw invalidArg('path', 'a path to an .engine or .onnx file', path);
+    const ext = extname(path).toLowerCase();
+    const onnx = ext === '.onnx';
+    if (!onnx && !ENGINE_EXTENSIONS.has(ext)) {
+      throw invalidArg('path', 'a file ending in .onnx, .engine, .plan or .trt', path);
+    }
+    const opts = validateLoadOptions(options);
+    const file = resolve(path);
+    const st = await stat(file).catch(() => null);
+    if (!st || !st.isFile() || st.size === 0) throw invalidArg('path', 'an existing, non-empty model file', path);
+
+    const caps = capabilities();
+    if (!caps.tensorrt.available) {
+      throw new TrickleError(
+        ErrorCodes.ERR_TENSORRT_UNAVAILABLE,
+        `TensorRT is not available: ${caps.tensorrt.reason ?? 'unknown reason'}`,
+      );
+    }
+    const gpu = caps.devices.find((d) => d.index === opts.device);
+    if (!gpu) {
+      throw new TrickleError(
+        ErrorCodes.ERR_CUDA_UNAVAILABLE,
+        caps.devices.length === 0
+          ? `no CUDA device: ${caps.cuda.status}`
+          : `no CUDA device cuda:${opts.device} (devices: ${caps.devices.map((d) => `cuda:${d.index}`).join(', ')})`,
+      );
+    }
+
+    let cachePath: string | undefined;
+    if (onnx && opts.cacheDir !== false) {
+      const key = engineCacheKey({
+        modelSha256: await sha256File(file),
+        gpu: gpu.name,
+        computeCapability: gpu.computeCapability,
+        tensorrtVersion: caps.tensorrt.version ?? 'unknown',
+        inputShapes: opts.inputShapes,
+        fp16: opts.fp16,
+        workspaceBytes: opts.workspaceBytes,
+      });
+      await mkdir(opts.cacheDir, { recursive: true });
+      cachePath = engineCachePath(opts.cacheDir, file, key);
+    }
+
+    const handle = await callNative(() =>
+      native().loadEngine({
+        path: file,
+        onnx,
+        device: opts.device,
+        ...(cachePath !== undefined ? { cachePath } : {}),
+        fp16: opts.fp16,
+        workspaceBytes: opts.workspaceBytes,
+        inputShapes: opts.inputShapes,
+      }),
+    );
+    return new Engine(INTERNAL, handle, opts.device);
+  }
+
+  /** True after close(). */
+  get closed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** Counters of this engine (runs, contexts, host uploads, output pool). */
+  stats(): EngineStats {
+    const handle = this.#handle;
+    if (!handle) throw new TrickleError(ErrorCodes.ERR_CLOSED, 'the Engine is closed');
+    return handle.stats();
+  }
+
+  /**
+   * Drops this engine. Runs in flight finish first (they hold the native engine); its memory is
+   * freed when the last of them ends. Output tensors stay valid. Idempotent.
+   */
+  close(): void {
+    const h = this.#handle;
+    this.#handle = null;
+    h?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function toInfo(t: NativeEngineIo): EngineTensorInfo {
+  return Object.freeze({ name: t.name, dtype: t.dtype, shape: Object.freeze([...t.shape]) });
+}
+
+function toLoadInfo(r: NativeEngineReport): EngineLoadInfo {
+  return {
+    source: r.source,
+    ...(r.cachePath !== undefined ? { cachePath: r.cachePath } : {}),
+    ...(r.cacheError !== undefined ? { cacheError: r.cacheError } : {}),
+    precision: r.precision,
+    tensorrtVersion: r.tensorrtVersion,
+    gpu: r.gpu,
+    computeCapability: r.computeCapability,
+    buildMs: r.buildMs,
+  };
+}
+
+interface ValidLoadOptions {
+  device: number;
+  cacheDir: string | false;
+  fp16: boolean;
+  workspaceBytes: number;
+  inputShapes: Record<string, number[]>;
+}
+
+function validateLoadOptions(options: EngineLoadOptions): ValidLoadOptions {
+  if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+  let device = 0;
+  if (options.device !== undefined) {
+    const d = options.device;
+    const m = typeof d === 'string' ? /^cuda:(\d+)$/.exec(d) : null;
+    if (typeof d === 'number' && Number.isInteger(d) && d >= 0) device = d;
+    else if (m) device = Number(m[1]);
+    else throw invalidArg('options.device', "a device index or 'cuda:N' (TensorRT runs on CUDA devices only)", d);
+  }
+  let cacheDir: string | false = defaultEngineCacheDir();
+  if (options.cacheDir !== undefined) {
+    if (options.cacheDir === false) cacheDir = false;
+    else if (typeof options.cacheDir === 'string' && options.cacheDir.length > 0) cacheDir = resolve(options.cacheDir);
+    else throw invalidArg('options.cacheDir', 'a directory path or false', options.cacheDir);
+  }
+  if (options.fp16 !== undefined && typeof options.fp16 !== 'boolean') throw invalidArg('options.fp16', 'a boolean', options.fp16);
+  const workspaceBytes = options.workspaceBytes ?? 0;
+  if (!Number.isSafeInteger(workspaceBytes) || workspaceBytes < 0) {
+    throw invalidArg('options.workspaceBytes', 'a non-negative integer', options.workspaceBytes);
+  }
+  const inputShapes: Record<string, number[]> = {};
+  if (options.inputShapes !== undefined) {
+    const shapes = options.inputShapes;
+    if (shapes === null || typeof shapes !== 'object' || Array.isArray(shapes)) {
+      throw invalidArg('options.inputShapes', 'an object mapping input names to shapes', shapes);
+    }
+    for (const [name, shape] of Object.entries(shapes)) {
+      const ok =
+        Array.isArray(shape) && shape.length >= 1 && shape.length <= 8 && shape.every((v) => Number.isSafeInteger(v) && v > 0);
+      if (!ok) throw invalidArg(`options.inputShapes['${name}']`, 'an array of 1 to 8 positive integers', shape);
+      inputShapes[name] = [...(shape as number[])];
+    }
+  }
+  return { device, cacheDir, fp16: options.fp16 ?? true, workspaceBytes, inputShapes };
+}
+
+/** @internal For tests of the TypeScript layer: an Engine over any NativeEngine implementation. */
+export function engineFromHandle(handle: NativeEngine, device = 0): Engine {
+  return new Engine(INTERNAL, handle, device);
+}
