@@ -1,6 +1,6 @@
 import { invalidArg } from '../errors';
 import type { StreamParams } from '../server/params';
-import { FrameProcessor, type ClosableFrame, type InputSize, type StreamContext } from './frame-processor';
+import { FrameProcessor, type AudioMode, type ClosableFrame, type InputSize, type StreamContext } from './frame-processor';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -8,6 +8,8 @@ type MaybePromise<T> = T | Promise<T>;
 export interface ProcessorHooks<V extends ClosableFrame, A extends ClosableFrame> {
   name?: string;
   inputSize?: InputSize;
+  /** Default: `'process'` when an `audio` hook is given, else `'passthrough'`. */
+  audioMode?: AudioMode;
   /** Loads models once, before the worker reports IDLE. */
   load?: () => MaybePromise<void>;
   /** Video hook; omitted = passthrough. `null` drops the frame. */
@@ -44,6 +46,7 @@ export function createProcessor<V extends ClosableFrame = ClosableFrame, A exten
   class FunctionalProcessor extends FrameProcessor<V, A> {
     override name = hooks.name ?? 'processor';
     override inputSize: InputSize = hooks.inputSize ?? 'params';
+    override audioMode: AudioMode = hooks.audioMode ?? (hooks.audio ? 'process' : 'passthrough');
     override async initialize(): Promise<void> {
       await hooks.load?.();
     }

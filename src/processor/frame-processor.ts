@@ -39,6 +39,13 @@ export interface StreamContext {
 export type InputSize = 'params' | 'native';
 
 /**
+ * What happens to input audio: `'passthrough'` (default) remuxes it untouched (no decode, no
+ * re-encode); `'process'` decodes it, calls `processAudio` and encodes the result (AAC); `'none'`
+ * drops it.
+ */
+export type AudioMode = 'passthrough' | 'process' | 'none';
+
+/**
  * Base class of a processor. Override what you need; `processVideo` passes frames through and
  * `processAudio` passes audio through by default.
  *
@@ -65,6 +72,8 @@ export abstract class FrameProcessor<V extends ClosableFrame = ClosableFrame, A 
    * `width`×`height` params (512×512 unless given). `'native'`: frames arrive at the input size.
    */
   inputSize: InputSize = 'params';
+  /** Audio handling; see {@link AudioMode}. `processAudio` is only called with `'process'`. */
+  audioMode: AudioMode = 'passthrough';
 
   /** Loads models. `/health` is LOADING until it resolves, ERROR if it rejects. Runs once. */
   async initialize(): Promise<void> {}

@@ -9,7 +9,7 @@ export interface StreamTimings {
   heartbeatMs: number;
   /** `status` event interval (default 10 000 ms). */
   statusMs: number;
-  /** No input bytes for this long → the stream is reported stalled and ended (default 30 000 ms). */
+  /** No input bytes for this long → the stream ends as stalled (default 60 000 ms, as ai-runner; status turns DEGRADED_INPUT at half). */
   inputStallMs: number;
   /** Data channel: lines are flushed as one segment at most this often (default 333 ms). */
   dataFlushMs: number;
@@ -26,7 +26,7 @@ export interface StreamTimings {
 export const DEFAULT_TIMINGS: Readonly<StreamTimings> = Object.freeze({
   heartbeatMs: 10_000,
   statusMs: 10_000,
-  inputStallMs: 30_000,
+  inputStallMs: 60_000,
   dataFlushMs: 333,
   dataKeepaliveMs: 25_000,
   retryInitialMs: 250,

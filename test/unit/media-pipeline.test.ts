@@ -1,0 +1,267 @@
+/**
+ * The pipeline glue against a fake media backend (frames are plain objects; "bytes" are lines of
+ * pts values), so that ordering, dropping, closing and end-of-stream are checked exactly.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { createProcessor } from '../../src/processor/create-processor';
+import { createMediaPipeline, type MediaBackend, type PipelineDecodedItem } from '../../src/runtime/media-pipeline';
+import { createStreamSession } from '../../src/runtime/stream-session';
+import type { StreamParams } from '../../src/server/params';
+import { MemoryTransport } from '../helpers/memory-transport';
+
+class FakeFrame {
+  closes = 0;
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly pts: number,
+    readonly value: number,
+    readonly timeBase: [number, number] = [1, 1000],
+  ) {}
+  close(): void {
+    this.closes += 1;
+  }
+}
+
+function fakeBackend() {
+  const all: FakeFrame[] = [];
+  const encoders: Array<{ width: number; height: number; values: number[] }> = [];
+  const backend: MediaBackend<FakeFrame, FakeFrame> = {
+    createDecoder() {
+      let buf = '';
+      const items: FakeFrame[] = [];
+      let ended = false;
+      let wake: (() => void) | undefined;
+      return {
+        async push(data) {
+          buf += Buffer.from(data).toString();
+          const lines = buf.split('\n');
+          buf = lines.pop()!;
+          for (const l of lines) {
+            const [w, h, pts] = l.split(',').map(Number);
+            const f = new FakeFrame(w!, h!, pts!, pts!);
+            all.push(f);
+            items.push(f);
+          }
+          wake?.();
+        },
+        end() {
+          ended = true;
+          wake?.();
+        },
+        async *frames(): AsyncGenerator<PipelineDecodedItem<FakeFrame, FakeFrame>> {
+          for (;;) {
+            const f = items.shift();
+            if (f) {
+              yield { type: 'video', frame: f };
+              continue;
+            }
+            if (ended) return;
+            await new Promise<void>((r) => (wake = r));
+          }
+        },
+        async close() {},
+        stats: () => ({ decodeErrors: 0 }),
+      };
+    },
+    createEncoder({ width, height }) {
+      const enc = { width, height, values: [] as number[] };
+      encoders.push(enc);
+      let pending: number[] = [];
+      const segs: Buffer[] = [];
+      let ended = false;
+      let wake: (() => void) | undefined;
+      return {
+        async encode(f) {
+          enc.values.push(f.value);
+          pending.push(f.value);
+          if (pending.length === 5) {
+            segs.push(Buffer.from(pending.join(',')));
+            pending = [];
+            wake?.();
+          }
+        },
+        async encodeAudio() {},
+        async writeAudioPacket() {},
+        end() {
+          if (pending.length) segs.push(Buffer.from(pending.join(',')));
+          ended = true;
+          wake?.();
+        },
+        async *segments() {
+          let index = 0;
+          for (;;) {
+            const s = segs.shift();
+            if (s) {
+              yield { index: index++, chunks: async function* () { yield s; } };
+              continue;
+            }
+            if (ended) return;
+            await new Promise<void>((r) => (wake = r));
+          }
+        },
+        destroy() {},
+      };
+    },
+    async resize(frame, width, height) {
+      const f = new FakeFrame(width, height, frame.pts, frame.value);
+      all.push(f);
+      return f;
+    },
+  };
+  return { backend, all, encoders };
+}
+
+const IN = 'http://t/s';
+const OUT = 'http://t/s-out';
+const EV = 'http://t/s-events';
+const fast = { heartbeatMs: 1000, statusMs: 1000, inputStallMs: 5000, drainMs: 2000, retryInitialMs: 5, retryMaxMs: 20 };
+
+function run(hooks: Parameters<typeof createProcessor<FakeFrame, FakeFrame>>[0], params: StreamParams, timings = fast, queueSize = 1000) {
+  const transport = new MemoryTransport();
+  const fb = fakeBackend();
+  const session = createStreamSession({
+    request: { gateway_request_id: 's', subscribe_url: IN, publish_url: OUT, events_url: EV, params },
+    processor: createProcessor(hooks),
+    timings,
+    transport,
+    media: createMediaPipeline(fb.backend, { queueSize }),
+  });
+  const out = () => (transport.published.get(OUT) ?? []).flatMap((b) => b.toString().split(',').map(Number));
+  const eventTypes = () => (transport.json(EV) as Array<{ event: { type: string } }>).map((e) => e.event.type);
+  return { transport, session, ...fb, out, eventTypes };
+}
+
+const frames = (n: number, fpsMs: number, w = 512, h = 512, from = 0) =>
+  Array.from({ length: n }, (_, i) => `${w},${h},${from + Math.round(i * fpsMs)}\n`).join('');
+
+describe('media pipeline glue (fake backend)', () => {
+  it('frames flow in order through the processor to output segments; input EOS → output DELETE; all frames closed once', async () => {
+    const { transport, session, all, out, encoders, eventTypes } = run({ video: (f) => new FakeFrame(f.width, f.height, f.pts, f.value + 1) }, { max_framerate: 60 });
+    session.start();
+    transport.push(IN, frames(12, 1000 / 30));
+    transport.endSubscription(IN);
+    const end = await session.done;
+    expect(end).toEqual({ reason: 'input_ended' });
+    expect(out()).toEqual(Array.from({ length: 12 }, (_, i) => Math.round((i * 1000) / 30) + 1));
+    expect(transport.deleted.has(OUT)).toBe(true);
+    expect(encoders[0]).toMatchObject({ width: 512, height: 512 });
+    expect(all.filter((f) => f.closes !== 1)).toEqual([]);
+    const s = session.stats.snapshot();
+    expect(s).toMatchObject({ framesIn: 12, framesOut: 12, framesGated: 0, processorErrors: 0, segmentsOut: 3 });
+    expect(s.latencyMs.count).toBe(12);
+    expect(eventTypes()).toEqual(expect.arrayContaining(['receive_first_ingest_segment', 'send_first_processed_segment', 'stream_stopped']));
+  });
+
+  it('max_framerate gates on media time and can change live', async () => {
+    const { transport, session, out } = run({}, { max_framerate: 10 });
+    session.start();
+    transport.push(IN, frames(30, 1000 / 30)); // 1 s at 30 fps
+    await transport.until(() => session.stats.get('framesIn') === 30, 'decoded');
+    await session.updateParams({ max_framerate: 30 }, 'http');
+    transport.push(IN, frames(30, 1000 / 30, 512, 512, 1000));
+    transport.endSubscription(IN);
+    await session.done;
+    const s = session.stats.snapshot();
+    expect(s.framesGated).toBeGreaterThanOrEqual(19);
+    expect(s.framesGated).toBeLessThanOrEqual(21);
+    expect(out().filter((v) => v >= 1000)).toHaveLength(30);
+  });
+
+  it('a throwing processor drops only that frame; null drops; the stream goes on', async () => {
+    let n = 0;
+    const { transport, session, out, all } = run(
+      {
+        video: (f) => {
+          n += 1;
+          if (n === 3) throw new Error('boom');
+          if (n === 5) return null;
+          return f;
+        },
+      },
+      {},
+    );
+    session.start();
+    transport.push(IN, frames(8, 1000 / 24));
+    transport.endSubscription(IN);
+    await session.done;
+    expect(out()).toHaveLength(6);
+    expect(session.stats.snapshot()).toMatchObject({ processorErrors: 1, framesNulled: 1, framesOut: 6 });
+    expect(all.filter((f) => f.closes !== 1)).toEqual([]);
+    const errors = (transport.json(EV) as Array<{ event: Record<string, unknown> }>).filter((e) => e.event['type'] === 'error');
+    expect(String(errors[0]!.event['message'])).toBe('processVideo failed: boom');
+  });
+
+  it('input is resized to params width×height unless the processor asks for native size; detect_out_resolution', async () => {
+    const seen: string[] = [];
+    const a = run({ video: (f) => (seen.push(`${f.width}x${f.height}`), new FakeFrame(f.width * 2, f.height * 2, f.pts, f.value)) }, { width: 64, height: 32 });
+    a.session.start();
+    a.transport.push(IN, frames(2, 50, 640, 360));
+    a.transport.endSubscription(IN);
+    await a.session.done;
+    expect(seen).toEqual(['64x32', '64x32']);
+    expect(a.encoders[0]).toMatchObject({ width: 128, height: 64 }); // from the first processed frame
+    expect(a.all.filter((f) => f.closes !== 1)).toEqual([]);
+
+    const seenNative: string[] = [];
+    const b = run({ inputSize: 'native', video: (f) => (seenNative.push(`${f.width}x${f.height}`), f) }, { width: 64, height: 32, detect_out_resolution: false });
+    b.session.start();
+    b.transport.push(IN, frames(1, 50, 640, 360));
+    b.transport.endSubscription(IN);
+    await b.session.done;
+    expect(seenNative).toEqual(['640x360']);
+    expect(b.encoders[0]).toMatchObject({ width: 64, height: 32 });
+  });
+
+  it('a stalling input ends the stream as input_stalled and closes the output', async () => {
+    const { transport, session, out } = run({}, {}, { ...fast, inputStallMs: 60 });
+    session.start();
+    transport.push(IN, frames(3, 50));
+    const end = await session.done;
+    expect(end.reason).toBe('input_stalled');
+    expect(out()).toHaveLength(3);
+    expect(session.stats.get('inputStalls')).toBe(1);
+    expect(transport.deleted.has(OUT)).toBe(true);
+  });
+
+  it('a slow processor gets the latest frames: the queue drops the oldest and closes them', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const seen: number[] = [];
+    const { transport, session, all } = run(
+      {
+        video: async (f) => {
+          seen.push(f.value);
+          if (seen.length === 1) await gate;
+          return f;
+        },
+      },
+      { max_framerate: 60 },
+      fast,
+      2,
+    );
+    session.start();
+    transport.push(IN, frames(1, 40));
+    await transport.until(() => seen.length === 1, 'first frame in the processor');
+    transport.push(IN, frames(10, 40, 512, 512, 40));
+    await transport.until(() => session.stats.get('framesIn') === 11, 'all decoded');
+    release();
+    transport.endSubscription(IN);
+    await session.done;
+    expect(seen).toEqual([0, 360, 400]); // the busy processor then sees only the two newest
+    expect(session.stats.get('framesDropped')).toBe(8);
+    expect(all.filter((f) => f.closes !== 1)).toEqual([]);
+  });
+
+  it('stop() drains what was decoded and ends the output with DELETE', async () => {
+    const { transport, session, out } = run({}, {});
+    session.start();
+    transport.push(IN, frames(4, 50));
+    await transport.until(() => session.stats.get('framesOut') === 4, 'four frames out');
+    await session.stop('stopped');
+    expect(await session.done).toEqual({ reason: 'stopped' });
+    expect(out()).toHaveLength(4);
+    expect(transport.deleted.has(OUT)).toBe(true);
+  });
+});
