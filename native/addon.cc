@@ -35,6 +35,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   trickle::InitProbe(env, exports);
   trickle::InitFrames(env, exports);
   trickle::InitEngine(env, exports);
+  trickle::InitTensors(env, exports);
   return exports;
 }
 

@@ -87,6 +87,38 @@ export interface NativePlane {
   height: number;
 }
 
+export interface NativeToTensorOptions {
+  layout: 'nchw' | 'nhwc';
+  dtype: 'uint8' | 'float16' | 'float32';
+  /** 0 = the frame's size. */
+  width: number;
+  height: number;
+  fit: 'stretch' | 'crop' | 'letterbox';
+  mean: [number, number, number];
+  std: [number, number, number];
+  pad: [number, number, number];
+}
+
+export interface NativeCudaPlane {
+  ptr: bigint;
+  pitch: number;
+  width: number;
+  height: number;
+}
+
+export interface NativeCudaInterop {
+  device: number;
+  /** Device pointer of the first plane. */
+  ptr: bigint;
+  pitch: number;
+  /** cudaStream_t of trickle-rt's ops stream on the device. */
+  stream: bigint;
+  format: NativePixelFormat;
+  width: number;
+  height: number;
+  planes: NativeCudaPlane[];
+}
+
 /** A native video frame handle (holds one reference to the core frame until close()). */
 export interface NativeVideoFrame {
   /** Throws ERR_FRAME_CLOSED after close(). */
@@ -95,6 +127,46 @@ export interface NativeVideoFrame {
   isClosed(): boolean;
   /** Host frames only: copies of the planes. */
   planes(): NativePlane[];
+  toTensor(options: NativeToTensorOptions): Promise<NativeTensor>;
+  download(): Promise<NativeVideoFrame>;
+  upload(device: number): Promise<NativeVideoFrame>;
+  cudaInterop(): NativeCudaInterop;
+}
+
+export interface NativeFromTensorOptions {
+  format?: 'nv12' | 'yuv420p' | 'rgb24' | 'rgba';
+  layout?: 'nchw' | 'nhwc';
+  pool?: NativeFramePool;
+  pts?: number;
+  timeBase?: [number, number];
+}
+
+export interface NativeTensorInfo {
+  shape: number[];
+  dtype: 'uint8' | 'float16' | 'float32';
+  location: 'cuda' | 'cpu';
+  device: number;
+}
+
+export interface NativeTensor {
+  info(): NativeTensorInfo;
+  /** Host tensors: a copy of the elements (float16 as raw bits). */
+  data(): Uint8Array | Uint16Array | Float32Array;
+  close(): void;
+  isClosed(): boolean;
+  toHost(): Promise<NativeTensor>;
+  toDevice(device: number): Promise<NativeTensor>;
+}
+
+export interface NativeCopyCounters {
+  hostToDevice: number;
+  deviceToHost: number;
+  deviceToDevice: number;
+  hostToHost: number;
+  hostToDeviceBytes: number;
+  deviceToHostBytes: number;
+  deviceToDeviceBytes: number;
+  hostToHostBytes: number;
 }
 
 export interface NativeAudioFrameInfo {
@@ -199,6 +271,11 @@ export interface NativeAddon {
   NativeAudioFrame: abstract new (...args: never[]) => NativeAudioFrame;
   NativeFramePool: new (capacity: number) => NativeFramePool;
   frameStats(): NativeFrameStats;
+  videoFrameFromTensor(tensor: NativeTensor, like: NativeVideoFrame | null, options: NativeFromTensorOptions): Promise<NativeVideoFrame>;
+  NativeTensor: abstract new (...args: never[]) => NativeTensor;
+  tensorFromData(data: Uint8Array | Uint16Array | Float32Array, shape: number[], dtype: 'uint8' | 'float16' | 'float32'): NativeTensor;
+  /** Whole-buffer copies made by frame/tensor code since start (or since the last reset). */
+  copyCounters(reset?: boolean): NativeCopyCounters;
   audioFrameFromChannels(
     channels: Float32Array[],
     sampleRate: number,

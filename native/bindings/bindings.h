@@ -10,5 +10,7 @@ void InitProbe(Napi::Env env, Napi::Object exports);
 // frame_wrap.cc: NativeVideoFrame, NativeAudioFrame, NativeFramePool, frameStats, audioFrameFromChannels
 void InitFrames(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
+// tensor_wrap.cc: NativeTensor, tensorFromData, copyCounters
+void InitTensors(Napi::Env env, Napi::Object exports);
 
 }  // namespace trickle

@@ -6,7 +6,11 @@
 
 #include "bindings/bindings.h"
 #include "bindings/class_registry.h"
+#include "bindings/op_job.h"
+#include "bindings/tensor_wrap.h"
 #include "common/js_error.h"
+#include "cuda/cuda_ops.h"
+#include "frame/tensor_ops.h"
 
 extern "C" {
 #include <libavutil/imgutils.h>
@@ -61,7 +65,10 @@ class VideoFrameHandle : public Napi::ObjectWrap<VideoFrameHandle> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value IsClosed(const Napi::CallbackInfo& info);
   Napi::Value Planes(const Napi::CallbackInfo& info);
-  // OPS_DECLS
+  Napi::Value ToTensor(const Napi::CallbackInfo& info);
+  Napi::Value Download(const Napi::CallbackInfo& info);
+  Napi::Value Upload(const Napi::CallbackInfo& info);
+  Napi::Value CudaInterop(const Napi::CallbackInfo& info);
 
  private:
   VideoFramePtr frame_;
@@ -114,7 +121,10 @@ void VideoFrameWrap::Init(Napi::Env env, Napi::Object exports) {
                                         VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Close>("close"),
                                         VideoFrameHandle::InstanceMethod<&VideoFrameHandle::IsClosed>("isClosed"),
                                         VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Planes>("planes"),
-                                        // OPS_METHODS
+                                        VideoFrameHandle::InstanceMethod<&VideoFrameHandle::ToTensor>("toTensor"),
+                                        VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Download>("download"),
+                                        VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Upload>("upload"),
+                                        VideoFrameHandle::InstanceMethod<&VideoFrameHandle::CudaInterop>("cudaInterop"),
                                     });
   ConstructorRegistry<VideoTag>::Set(env, ctor);
   exports.Set("NativeVideoFrame", ctor);
@@ -215,7 +225,181 @@ Napi::Value VideoFrameHandle::Planes(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// OPS_DEFS
+namespace {
+
+int IntProp(Napi::Object o, const char* key, int fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
+}
+
+std::string StrProp(Napi::Object o, const char* key, const char* fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : fallback;
+}
+
+template <typename T>
+void Triple(Napi::Env env, Napi::Object o, const char* key, T* out) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return;
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != 3) ThrowTypeError(env, std::string(key) + " must be an array of 3 numbers");
+  for (uint32_t i = 0; i < 3; ++i) {
+    Napi::Value e = v.As<Napi::Array>().Get(i);
+    if (!e.IsNumber()) ThrowTypeError(env, std::string(key) + " must be an array of 3 numbers");
+    out[i] = static_cast<T>(e.As<Napi::Number>().DoubleValue());
+  }
+}
+
+Napi::Value BigPtr(Napi::Env env, const void* p) {
+  return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)));
+}
+
+}  // namespace
+
+// toTensor({layout, dtype, width, height, fit, mean, std, pad}) -> Promise<NativeTensor>. Options are
+// validated in TypeScript; this re-checks what memory safety needs.
+Napi::Value VideoFrameHandle::ToTensor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  VideoFramePtr frame = Get(env);
+  Napi::Object o = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
+  ToTensorOptions opt;
+  const std::string layout = StrProp(o, "layout", "nchw");
+  if (layout != "nchw" && layout != "nhwc") ThrowTypeError(env, "layout must be nchw or nhwc");
+  opt.layout = layout == "nchw" ? kLayoutNchw : kLayoutNhwc;
+  opt.dtype = DTypeFromName(env, StrProp(o, "dtype", "float32"));
+  opt.width = IntProp(o, "width", 0);
+  opt.height = IntProp(o, "height", 0);
+  if (opt.width < 0 || opt.height < 0 || opt.width > 16384 || opt.height > 16384) ThrowTypeError(env, "size out of range");
+  const std::string fit = StrProp(o, "fit", "stretch");
+  if (fit == "stretch") opt.fit = kFitStretch;
+  else if (fit == "crop") opt.fit = kFitCrop;
+  else if (fit == "letterbox") opt.fit = kFitLetterbox;
+  else ThrowTypeError(env, "fit must be stretch, crop or letterbox");
+  Triple(env, o, "mean", opt.mean);
+  Triple(env, o, "std", opt.stdv);
+  int pad[3] = {0, 0, 0};
+  Triple(env, o, "pad", pad);
+  for (int c = 0; c < 3; ++c) opt.pad[c] = static_cast<uint8_t>(pad[c] < 0 ? 0 : (pad[c] > 255 ? 255 : pad[c]));
+  const long out_px = long(opt.width ? opt.width : frame->width()) * (opt.height ? opt.height : frame->height());
+  const bool inline_run =
+      frame->location() == FrameLocation::kCuda || long(frame->width()) * frame->height() + out_px <= kInlinePixels;
+  auto out = std::make_shared<TensorPtr>();
+  return OpJob::Start(
+      env, "trickle.frame.toTensor", inline_run, [frame, opt, out] { *out = FrameToTensor(*frame, opt); },
+      [out](Napi::Env e) -> Napi::Value { return TensorWrap::NewInstance(e, *out); }, {info.This().As<Napi::Object>()});
+}
+
+// download() -> Promise<NativeVideoFrame> (a host frame).
+Napi::Value VideoFrameHandle::Download(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  VideoFramePtr frame = Get(env);
+  auto out = std::make_shared<VideoFramePtr>();
+  return OpJob::Start(
+      env, "trickle.frame.download", frame->location() == FrameLocation::kHost, [frame, out] { *out = DownloadFrame(*frame); },
+      [out](Napi::Env e) -> Napi::Value { return VideoFrameWrap::NewInstance(e, *out); }, {info.This().As<Napi::Object>()});
+}
+
+// upload(device) -> Promise<NativeVideoFrame> (a CUDA frame).
+Napi::Value VideoFrameHandle::Upload(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  VideoFramePtr frame = Get(env);
+  const int device = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  auto out = std::make_shared<VideoFramePtr>();
+  return OpJob::Start(
+      env, "trickle.frame.upload", false, [frame, device, out] { *out = UploadFrame(*frame, device); },
+      [out](Napi::Env e) -> Napi::Value { return VideoFrameWrap::NewInstance(e, *out); }, {info.This().As<Napi::Object>()});
+}
+
+// cudaInterop() -> {device, ptr, pitch, stream, format, width, height, planes:[{ptr, pitch, width, height}]}.
+// The pointers stay valid while this frame is open; work on `stream` (trickle-rt's ops stream of the
+// device) is ordered after every trickle-rt op and FFmpeg copy that wrote the frame.
+Napi::Value VideoFrameHandle::CudaInterop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const VideoFramePtr& f = Get(env);
+  if (f->location() != FrameLocation::kCuda) {
+    throw ToJsError(env, NativeError{"ERR_CUDA_UNAVAILABLE", "cudaInterop() needs a CUDA frame; this frame is in host memory", "cudaInterop", 0, false});
+  }
+  void* stream = nullptr;
+  try {
+    stream = cuda::OpsStream(f->device());
+  } catch (const NativeException& e) {
+    throw ToJsError(env, e.error());
+  }
+  const AVFrame* av = f->av_frame();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("device", f->device());
+  o.Set("ptr", BigPtr(env, av->data[0]));
+  o.Set("pitch", av->linesize[0]);
+  o.Set("stream", BigPtr(env, stream));
+  o.Set("format", PixelFormatName(f->pixel_format()));
+  o.Set("width", f->width());
+  o.Set("height", f->height());
+  const bool nv12 = f->pixel_format() == AV_PIX_FMT_NV12;
+  const int nplanes = nv12 ? 2 : (f->pixel_format() == AV_PIX_FMT_YUV420P ? 3 : 1);
+  Napi::Array planes = Napi::Array::New(env, nplanes);
+  for (int p = 0; p < nplanes; ++p) {
+    Napi::Object pl = Napi::Object::New(env);
+    pl.Set("ptr", BigPtr(env, av->data[p]));
+    pl.Set("pitch", av->linesize[p]);
+    pl.Set("width", p == 0 ? f->width() : (f->width() + 1) / 2);
+    pl.Set("height", p == 0 ? f->height() : (f->height() + 1) / 2);
+    planes.Set(static_cast<uint32_t>(p), pl);
+  }
+  o.Set("planes", planes);
+  return o;
+}
+
+// videoFrameFromTensor(tensor, like | null, {format?, layout?, pool?, pts?, timeBase?}) -> Promise<NativeVideoFrame>.
+// The pool slot is taken here, on the JS thread, so that exhaustion is reported synchronously.
+Napi::Value VideoFrameFromTensorJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) ThrowTypeError(env, "videoFrameFromTensor(tensor, like, options)");
+  TensorPtr tensor = TensorWrap::Unwrap(info[0]);
+  FromTensorOptions opt;
+  std::vector<Napi::Object> pins{info[0].As<Napi::Object>()};
+  if (info.Length() > 1 && !info[1].IsNull() && !info[1].IsUndefined()) {
+    VideoFramePtr like = VideoFrameWrap::Unwrap(info[1]);
+    opt.pts = like->pts();
+    opt.time_base = like->time_base();
+    opt.key_frame = like->key_frame();
+  }
+  Napi::Object o = info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
+  const std::string format = StrProp(o, "format", "");
+  if (!format.empty()) {
+    opt.format = PixelFormatFromName(format);
+    if (opt.format == AV_PIX_FMT_NONE) ThrowTypeError(env, "format must be nv12, yuv420p, rgb24 or rgba");
+  }
+  const std::string layout = StrProp(o, "layout", "");
+  if (!layout.empty()) opt.layout = layout == "nhwc" ? kLayoutNhwc : kLayoutNchw;
+  Napi::Value pts = o.Get("pts");
+  if (pts.IsNumber()) opt.pts = pts.As<Napi::Number>().Int64Value();
+  Napi::Value tb = o.Get("timeBase");
+  if (tb.IsArray() && tb.As<Napi::Array>().Length() == 2) {
+    opt.time_base = AVRational{tb.As<Napi::Array>().Get(0u).As<Napi::Number>().Int32Value(),
+                               tb.As<Napi::Array>().Get(1u).As<Napi::Number>().Int32Value()};
+  }
+  Napi::Value pool = o.Get("pool");
+  if (!pool.IsUndefined() && !pool.IsNull()) {
+    std::shared_ptr<FramePool> p = FramePoolWrap::Unwrap(pool);
+    opt.lease = p->TryAcquire();
+    if (!opt.lease) {
+      FramePoolStats st = p->Stats();
+      throw ToJsError(env, NativeError{"ERR_POOL_EXHAUSTED",
+                                       "the frame pool is exhausted (" + std::to_string(st.live) + " of " +
+                                           std::to_string(st.capacity) + " frames alive): close frames sooner or raise its capacity",
+                                       "FramePool.TryAcquire", 0, false});
+    }
+    pins.push_back(pool.As<Napi::Object>());
+  }
+  long px = 1;
+  for (int64_t d : tensor->shape) px *= d > 0 ? d : 1;
+  px /= 3;
+  const bool inline_run = tensor->location() == TensorLocation::kCuda || px <= kInlinePixels;
+  auto out = std::make_shared<VideoFramePtr>();
+  return OpJob::Start(
+      env, "trickle.frame.fromTensor", inline_run, [tensor, opt, out] { *out = FrameFromTensor(*tensor, opt); },
+      [out](Napi::Env e) -> Napi::Value { return VideoFrameWrap::NewInstance(e, *out); }, pins);
+}
+
 
 // ---- AudioFrameWrap --------------------------------------------------------------------------------
 
@@ -393,6 +577,7 @@ void InitFrames(Napi::Env env, Napi::Object exports) {
   AudioFrameWrap::Init(env, exports);
   FramePoolWrap::Init(env, exports);
   exports.Set("frameStats", Napi::Function::New(env, FrameStatsJs, "frameStats"));
+  exports.Set("videoFrameFromTensor", Napi::Function::New(env, VideoFrameFromTensorJs, "videoFrameFromTensor"));
   exports.Set("audioFrameFromChannels", Napi::Function::New(env, AudioFrameFromChannelsJs, "audioFrameFromChannels"));
 }
 

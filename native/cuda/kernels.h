@@ -15,3 +15,18 @@ int Nv12ToRgb24(const uint8_t* y, int y_pitch, const uint8_t* uv, int uv_pitch, 
                 int width, int height, void* stream);
 
 }  // namespace trickle::cuda
+
+// Tensor ops (frame/tensor_math.h holds the per-pixel semantics shared with the CPU loops).
+namespace trickle {
+struct ToTensorParams;
+struct FromTensorParams;
+}  // namespace trickle
+
+namespace trickle::cuda {
+
+// One thread per output pixel of p.geo.dst_w x p.geo.dst_h; all pointers in p are device pointers.
+int ToTensor(const ToTensorParams& p, void* stream);
+// One thread per 2x2 block of the p.width x p.height picture.
+int FromTensor(const FromTensorParams& p, void* stream);
+
+}  // namespace trickle::cuda

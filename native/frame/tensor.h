@@ -26,7 +26,10 @@ const char* DTypeName(DType t);  // "uint8" | "float16" | "float32"
 class TensorStorage {
  public:
   static std::shared_ptr<TensorStorage> AllocateHost(size_t bytes);
-  // Throws NativeException ERR_CUDA_UNAVAILABLE when built without CUDA or no device.
+  // Throws NativeException ERR_CUDA_UNAVAILABLE when built without CUDA or no device. Device
+  // memory comes from the stream-ordered allocator on the device's ops stream
+  // (cuda/cuda_ops.h) and is freed there: a consumer on another stream must hold a reference to the
+  // tensor until its own work has completed (or made the ops stream wait on it).
   static std::shared_ptr<TensorStorage> AllocateCuda(size_t bytes, int device);
   ~TensorStorage();
   TensorStorage(const TensorStorage&) = delete;
@@ -50,6 +53,11 @@ struct Tensor {
   DType dtype = DType::kUint8;
   std::shared_ptr<TensorStorage> storage;
   size_t byte_offset = 0;
+  // CUDA tensors: an event (cudaEvent_t, owned by the shared_ptr) recorded on the producer's stream
+  // after the work that wrote the contents; a consumer on another stream calls
+  // cudaStreamWaitEvent(its_stream, ready_event.get()) before reading. Null when the contents were
+  // complete at creation (host tensors, synchronous producers).
+  std::shared_ptr<void> ready_event;
 
   TensorLocation location() const { return storage->location(); }
   int device() const { return storage->device(); }

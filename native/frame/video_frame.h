@@ -103,6 +103,9 @@ class VideoFrame {
   const AVFrame* av_frame() const { return frame_.get(); }
   // The pool slot this frame holds (null when not pooled).
   FramePool* pool() const { return lease_ ? lease_->pool() : nullptr; }
+  // The pool slot itself, for a frame that shares this frame's buffers (e.g. download() of a host
+  // frame): the slot stays held while either frame is alive.
+  const std::shared_ptr<FramePoolLease>& lease() const { return lease_; }
 
   // Number of VideoFrame objects alive in the process (all streams, all pools).
   static long alive();

@@ -1,0 +1,39 @@
+// CUDA runtime services for the frame and tensor ops, behind a plain C++ header (no CUDA headers),
+// compiled in both builds: without TRICKLE_HAVE_CUDA every function that needs a device throws
+// NativeException ERR_CUDA_UNAVAILABLE. Thread-safe.
+//
+// Ordering model (DESIGN.md §4: events, not device-wide syncs). Each device has one "ops stream",
+// created once and kept for the process, on which every trickle-rt kernel and copy of that device
+// runs. It is deliberately a *blocking* stream (not cudaStreamNonBlocking): FFmpeg's CUDA hwcontext
+// (NVDEC output copies, av_hwframe_transfer_data, NVENC input) works on the legacy default stream of
+// the same primary context, and the legacy default stream is implicitly ordered with blocking
+// streams in both directions. So a decoded frame is complete before a kernel that reads it runs, and
+// a frame written by fromTensor is complete before FFmpeg reads it, without any synchronisation.
+// Consumers on their own streams (TensorRT) wait on the tensor's ready event.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+namespace trickle::cuda {
+
+enum class CopyDir { kHostToDevice, kDeviceToHost, kDeviceToDevice };
+
+// Makes `device` current on the calling thread and returns its ops stream (cudaStream_t as void*).
+// Throws ERR_CUDA_UNAVAILABLE (no CUDA build, no driver, no such device).
+void* OpsStream(int device);
+// Stream-ordered device allocation on the ops stream (cudaMallocAsync / cudaFreeAsync).
+void* MallocAsync(size_t bytes, int device);
+void FreeAsync(void* ptr, int device) noexcept;
+// A new event recorded on `stream`, owned by the returned pointer (cudaEventDestroy on release).
+std::shared_ptr<void> RecordEvent(int device, void* stream);
+// Blocks the calling thread until `event` completed (worker threads only, never the JS thread).
+void SynchronizeEvent(void* event);
+void StreamWaitEvent(void* stream, void* event);
+void MemcpyAsync(void* dst, const void* src, size_t bytes, CopyDir dir, void* stream);
+void Memcpy2DAsync(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width_bytes, size_t rows,
+                   CopyDir dir, void* stream);
+// Throws NativeException ERR_CUDA for a non-zero cudaError_t from a launcher in kernels.h.
+void CheckLaunch(int err, const char* op);
+
+}  // namespace trickle::cuda
