@@ -10,6 +10,11 @@
 // streams in both directions. So a decoded frame is complete before a kernel that reads it runs, and
 // a frame written by fromTensor is complete before FFmpeg reads it, without any synchronisation.
 // Consumers on their own streams (TensorRT) wait on the tensor's ready event.
+//
+// Context rule for every component: call OpsStream(device) (or CudaHwDeviceRef) BEFORE the first
+// CUDA runtime call on a device. FFmpeg's CUDA hwcontext insists on the primary context having
+// CU_CTX_SCHED_BLOCKING_SYNC and refuses (ENOTSUP) one the runtime already activated with default
+// flags; OpsStream lets FFmpeg set the flags first and then attaches the runtime to that context.
 #pragma once
 
 #include <cstddef>
