@@ -36,6 +36,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   trickle::InitFrames(env, exports);
   trickle::InitEngine(env, exports);
   trickle::InitTensors(env, exports);
+  trickle::InitDecoder(env, exports);
+  trickle::InitEncoder(env, exports);
   return exports;
 }
 

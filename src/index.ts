@@ -41,3 +41,21 @@ export {
   type EngineStats,
 } from './infer/engine';
 export { defaultEngineCacheDir, engineCacheKey, type EngineCacheKeyParts } from './infer/engine-cache';
+export {
+  Decoder,
+  type DecoderOptions,
+  type DecoderDevice,
+  type DecoderStats,
+  type DecoderState,
+  type DecoderSource,
+  type DecodedItem,
+  type AudioPacket,
+} from './media/decoder';
+export {
+  Encoder,
+  type EncoderOptions,
+  type EncoderStats,
+  type EncoderState,
+  type EncodedChunk,
+  type EncodedSegment,
+} from './media/encoder';

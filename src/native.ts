@@ -258,6 +258,129 @@ export interface NativeEngine {
   isClosed(): boolean;
 }
 
+// ---- media pipeline (media helper: native/bindings/decoder_wrap.cc, encoder_wrap.cc) ----------------
+
+/** A compressed audio packet of a Decoder's input, for passthrough into an Encoder (opaque). */
+export interface NativeAudioPacket {
+  codec: string;
+  pts: number | null;
+  size: number;
+  timeBase: [number, number];
+  /** Opaque, type-tagged native reference. */
+  readonly handle: unknown;
+}
+
+export interface NativeDecoderOptions {
+  device?: string;
+  maxQueue?: number;
+  poolSize?: number;
+  maxBufferedBytes?: number;
+  video?: boolean;
+  audioFrames?: boolean;
+  audioPackets?: boolean;
+  format?: string;
+  threads?: number;
+}
+
+export interface NativeDecoderStats {
+  bytesIn: number;
+  videoFrames: number;
+  audioFrames: number;
+  audioPackets: number;
+  decodeErrors: number;
+  droppedFrames: number;
+  demuxErrors: number;
+  resets: number;
+  resolutionChanges: number;
+  decodeMs: number;
+  hardware: boolean;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  width: number;
+  height: number;
+  hardwareFallbackReason?: string;
+  pool: NativeFramePoolStats;
+  queued: number;
+}
+
+/** Decoder events, delivered on the JS thread in order. 'end' is last. */
+export type NativeDecoderEvent =
+  | ['video', NativeVideoFrame]
+  | ['audio', NativeAudioFrame]
+  | ['audioPacket', NativeAudioPacket]
+  | ['writable', undefined]
+  | ['end', Error | undefined];
+
+export interface NativeDecoder {
+  /** Copies the bytes in; false when the caller should wait for 'writable'. */
+  push(data: Uint8Array): boolean;
+  end(): void;
+  cancel(): void;
+  /** The consumer took `n` delivered items (returns credits to the decode thread). */
+  ack(n: number): void;
+  stats(): NativeDecoderStats;
+}
+
+export interface NativeEncoderOptions {
+  encoder?: string;
+  width?: number;
+  height?: number;
+  bitrate?: number;
+  preset?: string;
+  tune?: string;
+  profile?: string;
+  gopSeconds?: number;
+  fps?: number;
+  threads?: number;
+  audio?: string;
+  audioBitrate?: number;
+  maxQueue?: number;
+  maxOutputQueue?: number;
+}
+
+export interface NativeEncoderStats {
+  framesIn: number;
+  framesEncoded: number;
+  keyframes: number;
+  segments: number;
+  bytesOut: number;
+  chunksOut: number;
+  retimed: number;
+  downloads: number;
+  downloadBytes: number;
+  scaled: number;
+  rejected: number;
+  audioIn: number;
+  audioPacketsOut: number;
+  audioDropped: number;
+  encodeMs: number;
+  downloadMs: number;
+  muxMs: number;
+  encoder: string | null;
+  width: number;
+  height: number;
+  lastWarning?: string;
+  queued: number;
+}
+
+export type NativeEncoderEvent =
+  | ['chunk', Buffer, number, boolean]
+  | ['segmentEnd', undefined, number]
+  | ['writable']
+  | ['warning', Error]
+  | ['end', Error | undefined];
+
+export interface NativeEncoder {
+  /** Each returns false when the caller should wait for 'writable'. Throws ERR_FRAME_CLOSED. */
+  encodeVideo(frame: NativeVideoFrame): boolean;
+  encodeAudio(frame: NativeAudioFrame): boolean;
+  writeAudioPacket(packet: NativeAudioPacket): boolean;
+  end(): void;
+  cancel(): void;
+  ack(n: number): void;
+  stats(): NativeEncoderStats;
+}
+
 /** Everything `trickle_rt.node` exports. */
 export interface NativeAddon {
   capabilities(): NativeCapabilities;
@@ -288,6 +411,10 @@ export interface NativeAddon {
   /** Deserializes or builds an engine on a worker thread; rejects ERR_TENSORRT_UNAVAILABLE without TensorRT. */
   loadEngine(options: NativeEngineLoadOptions): Promise<NativeEngine>;
   NativeEngine: abstract new (...args: never[]) => NativeEngine;
+
+  // ---- media pipeline (media helper) ----
+  Decoder: new (options: NativeDecoderOptions, onEvent: (...event: NativeDecoderEvent) => void) => NativeDecoder;
+  Encoder: new (options: NativeEncoderOptions, onEvent: (...event: NativeEncoderEvent) => void) => NativeEncoder;
 }
 
 // ---- loader ----------------------------------------------------------------------------------------

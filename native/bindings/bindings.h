@@ -12,5 +12,8 @@ void InitFrames(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
 // tensor_wrap.cc: NativeTensor, tensorFromData, copyCounters
 void InitTensors(Napi::Env env, Napi::Object exports);
+// Media pipeline (decoder_wrap.cc, encoder_wrap.cc).
+void InitDecoder(Napi::Env env, Napi::Object exports);
+void InitEncoder(Napi::Env env, Napi::Object exports);
 
 }  // namespace trickle

@@ -1,0 +1,85 @@
+#include "media/byte_queue.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace trickle {
+
+bool ByteQueue::Push(const uint8_t* data, size_t size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ended_ || cancelled_) return true;
+  if (size > 0) {
+    chunks_.emplace_back(data, data + size);
+    buffered_ += size;
+    total_pushed_ += size;
+    cv_.notify_all();
+  }
+  if (buffered_ >= capacity_) {
+    producer_waiting_ = true;
+    return false;
+  }
+  return true;
+}
+
+void ByteQueue::End() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ended_ = true;
+  cv_.notify_all();
+}
+
+void ByteQueue::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  chunks_.clear();
+  buffered_ = 0;
+  head_offset_ = 0;
+  cv_.notify_all();
+}
+
+ByteQueue::ReadStatus ByteQueue::Read(uint8_t* out, size_t size, size_t* n) {
+  *n = 0;
+  bool notify_writable = false;
+  ReadStatus status;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return cancelled_ || ended_ || buffered_ > 0; });
+    if (cancelled_) return ReadStatus::kCancelled;
+    if (buffered_ == 0) return ReadStatus::kEnd;
+    while (*n < size && !chunks_.empty()) {
+      std::vector<uint8_t>& front = chunks_.front();
+      const size_t take = std::min(size - *n, front.size() - head_offset_);
+      std::memcpy(out + *n, front.data() + head_offset_, take);
+      *n += take;
+      head_offset_ += take;
+      if (head_offset_ == front.size()) {
+        chunks_.pop_front();
+        head_offset_ = 0;
+      }
+    }
+    buffered_ -= *n;
+    if (producer_waiting_ && buffered_ <= capacity_ / 2) {
+      producer_waiting_ = false;
+      notify_writable = true;
+    }
+    status = ReadStatus::kData;
+  }
+  if (notify_writable && on_writable_) on_writable_();
+  return status;
+}
+
+size_t ByteQueue::buffered() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return buffered_;
+}
+
+uint64_t ByteQueue::total_pushed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return total_pushed_;
+}
+
+bool ByteQueue::ended() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ended_;
+}
+
+}  // namespace trickle
