@@ -83,6 +83,11 @@ fi
 bad="$(nm -DuC "$NODE_FILE" | grep -E "$TRT_SYMS" || true)"
 [[ -z "$bad" ]] || { echo "FAIL $NODE_FILE has undefined TensorRT symbols:"; echo "$bad"; exit 1; }
 echo "ok   $NODE_FILE: no NEEDED entry and no undefined symbol from TensorRT"
+# Our own symbols must all be defined: a .node links with undefined symbols allowed, and a missing
+# definition would only show when the engine code first runs.
+own="$(nm -DuC "$NODE_FILE" | grep -E ' trickle::' || true)"
+[[ -z "$own" ]] || { echo "FAIL $NODE_FILE has undefined trickle-rt symbols:"; echo "$own"; exit 1; }
+echo "ok   $NODE_FILE: every trickle-rt symbol is defined"
 TRICKLE_RT_ADDON="$ROOT/$NODE_FILE" node -e '
   const t = require(process.env.TRICKLE_RT_ADDON).capabilities().tensorrt;
   console.log("     capabilities().tensorrt =", JSON.stringify(t));

@@ -253,6 +253,14 @@ export interface NativeEngineLoadOptions {
 export interface NativeEngine {
   io(): NativeEngineIo[];
   report(): NativeEngineReport;
+  /**
+   * Resolves when the outputs are complete on the GPU. `stream`: a cudaStream_t (0n = the engine's
+   * default stream) or the name of an engine-owned stream; one execution context per stream.
+   */
+  run(
+    feeds: Array<{ name: string; tensor: NativeTensor }>,
+    stream: bigint | string,
+  ): Promise<Array<{ name: string; tensor: NativeTensor }>>;
   stats(): NativeEngineStats;
   close(): void;
   isClosed(): boolean;

@@ -1,11 +1,13 @@
 // JS bindings of the TensorRT engine: loadEngine(options) -> Promise<NativeEngine>, and the
-// NativeEngine handle with io(), report(), stats(), close(). run() lands with the Tensor handles.
+// NativeEngine handle with io(), report(), run(feeds, stream) -> Promise, stats(), close().
 // JS thread only; the blocking work (deserialize/build, enqueue + wait) runs in AsyncWorkers.
 //
 // Compiled in every build: without TensorRT, InferenceEngine::Load throws ERR_TENSORRT_UNAVAILABLE
 // (with the reason) from the worker, so loadEngine() rejects the same way on every machine.
 //
-// Ownership: the handle holds a std::shared_ptr to the engine until close() (idempotent).
+// Ownership: the handle holds a std::shared_ptr to the engine until close() (idempotent). A run
+// pins the engine (shared_ptr) and its input tensors (TensorPtr, taken on the JS thread before
+// queueing), so closing the engine or the input tensors during a run is safe.
 #include <napi.h>
 
 #include <memory>
@@ -14,6 +16,7 @@
 
 #include "bindings/bindings.h"
 #include "bindings/class_registry.h"
+#include "bindings/tensor_wrap.h"
 #include "common/js_error.h"
 #include "infer/inference_engine.h"
 
@@ -78,7 +81,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function ctor = DefineClass(env, "NativeEngine",
                                       {InstanceMethod<&EngineWrap::Io>("io"), InstanceMethod<&EngineWrap::Report>("report"),
-                                       InstanceMethod<&EngineWrap::Stats>("stats"),
+                                       InstanceMethod<&EngineWrap::Run>("run"), InstanceMethod<&EngineWrap::Stats>("stats"),
                                        InstanceMethod<&EngineWrap::Close>("close"), InstanceMethod<&EngineWrap::IsClosed>("isClosed")});
     EngineCtor::Set(env, ctor);
     exports.Set("NativeEngine", ctor);
@@ -149,6 +152,65 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return info.Env().Undefined();
   }
   Napi::Value IsClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !engine_); }
+
+  class RunWorker : public EngineWorker {
+   public:
+    RunWorker(Napi::Env env, std::shared_ptr<InferenceEngine> engine, std::vector<EngineFeed> feeds, EngineStream stream)
+        : EngineWorker(env, "trickle.Engine.run"), engine_(std::move(engine)), feeds_(std::move(feeds)), stream_(stream) {}
+
+   protected:
+    void Run() override { outputs_ = engine_->Run(feeds_, stream_); }
+    Napi::Value Result(Napi::Env env) override {
+      Napi::Array out = Napi::Array::New(env, outputs_.size());
+      for (size_t i = 0; i < outputs_.size(); ++i) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("name", outputs_[i].name);
+        o.Set("tensor", TensorWrap::NewInstance(env, std::move(outputs_[i].tensor)));
+        out.Set(static_cast<uint32_t>(i), o);
+      }
+      return out;
+    }
+
+   private:
+    std::shared_ptr<InferenceEngine> engine_;  // pinned for the whole run
+    std::vector<EngineFeed> feeds_;            // pins the input tensors
+    EngineStream stream_;
+    std::vector<EngineOutput> outputs_;
+  };
+
+  // run(feeds: {name, tensor}[], stream: bigint | string) -> Promise<{name, tensor}[]>: a bigint is
+  // a caller's cudaStream_t (0n = the engine's default stream), a string names an engine-owned
+  // stream. TypeScript validated names, dtypes and shapes against io(); the engine re-checks what
+  // memory safety needs.
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto engine = Live(env);
+    if (info.Length() < 2 || !info[0].IsArray() || !(info[1].IsBigInt() || info[1].IsString())) {
+      ThrowTypeError(env, "run expects (feeds: {name, tensor}[], stream: bigint | string)");
+    }
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<EngineFeed> feeds;
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr.Get(i);
+      if (!v.IsObject()) ThrowTypeError(env, "run expects feeds of {name, tensor}");
+      Napi::Object o = v.As<Napi::Object>();
+      Napi::Value name = o.Get("name");
+      if (!name.IsString()) ThrowTypeError(env, "run expects feeds of {name, tensor}");
+      feeds.push_back({name.As<Napi::String>().Utf8Value(), TensorWrap::Unwrap(o.Get("tensor"))});
+    }
+    EngineStream stream;
+    if (info[1].IsBigInt()) {
+      bool lossless = false;
+      stream.handle = static_cast<uintptr_t>(info[1].As<Napi::BigInt>().Uint64Value(&lossless));
+      if (!lossless) ThrowTypeError(env, "run expects a stream handle that fits in 64 bits");
+    } else {
+      stream.name = info[1].As<Napi::String>().Utf8Value();
+    }
+    auto* worker = new RunWorker(env, std::move(engine), std::move(feeds), std::move(stream));
+    Napi::Promise p = worker->Promise();
+    worker->Queue();
+    return p;
+  }
 
   std::shared_ptr<InferenceEngine> engine_;
   EngineLoadReport report_;

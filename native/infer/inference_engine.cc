@@ -4,6 +4,11 @@
 #include "infer/tensorrt_library.h"
 
 #ifdef TRICKLE_HAVE_TENSORRT
+#include "cuda/cuda_ops.h"
+#include "frame/copy_counters.h"
+#endif
+
+#ifdef TRICKLE_HAVE_TENSORRT
 #include <NvInfer.h>
 #include <NvInferVersion.h>
 #include <NvOnnxParser.h>
@@ -205,6 +210,8 @@ struct IoBinding {
 // (they are stream-ordered anyway; the context's shapes and addresses are per-run state).
 struct ContextSlot {
   std::mutex mu;
+  UniqueCudaStream owned_stream;  // for engine-owned (named) streams; null for a caller's stream
+  cudaStream_t stream = nullptr;
   std::unique_ptr<nv::IExecutionContext> context;
   UniqueCudaEvent done;
   std::map<std::string, std::vector<std::shared_ptr<TensorStorage>>> outputs;  // pooled output buffers
@@ -215,12 +222,11 @@ struct ContextSlot {
 class TrtEngine final : public InferenceEngine {
  public:
   TrtEngine(int device, std::unique_ptr<TrtLogger> logger, std::unique_ptr<nv::IRuntime> runtime,
-            std::unique_ptr<nv::ICudaEngine> engine, UniqueCudaStream own_stream, std::vector<IoBinding> io)
+            std::unique_ptr<nv::ICudaEngine> engine, std::vector<IoBinding> io)
       : device_(device),
         logger_(std::move(logger)),
         runtime_(std::move(runtime)),
         engine_(std::move(engine)),
-        own_stream_(std::move(own_stream)),
         bindings_(std::move(io)) {
     for (const auto& b : bindings_) io_.push_back(b.desc);
   }
@@ -248,13 +254,27 @@ class TrtEngine final : public InferenceEngine {
     return s;
   }
 
-  std::vector<EngineOutput> Run(const std::vector<EngineFeed>& feeds, uintptr_t stream_handle) override {
+  std::vector<EngineOutput> Run(const std::vector<EngineFeed>& feeds, const EngineStream& where) override {
     static constexpr const char* kOp = "Engine.run";
     CudaCheck(cudaSetDevice(device_), "cudaSetDevice");
-    cudaStream_t stream = stream_handle ? reinterpret_cast<cudaStream_t>(stream_handle) : own_stream_.get();
-    std::shared_ptr<ContextSlot> slot = AcquireSlot(reinterpret_cast<uintptr_t>(stream));
+    std::shared_ptr<ContextSlot> slot = AcquireSlot(where);
     std::lock_guard<std::mutex> run_lock(slot->mu);
     nv::IExecutionContext* ctx = slot->context.get();
+    cudaStream_t stream = slot->stream;
+
+    // Device memory from TensorStorage::AllocateCuda comes from the stream-ordered allocator on the
+    // device's ops stream (cuda/cuda_ops.h). Before this stream touches a buffer allocated during
+    // this run, it waits for the ops stream's work up to the allocation (once per run).
+    bool ordered_after_allocations = false;
+    auto allocate = [&](size_t bytes) {
+      auto storage = TensorStorage::AllocateCuda(std::max<size_t>(bytes, 1), device_);
+      if (!ordered_after_allocations) {
+        std::shared_ptr<void> allocated = cuda::RecordEvent(device_, cuda::OpsStream(device_));
+        CudaCheck(cudaStreamWaitEvent(stream, static_cast<cudaEvent_t>(allocated.get()), 0), "cudaStreamWaitEvent");
+        ordered_after_allocations = true;
+      }
+      return storage;
+    };
 
     // Inputs: re-check what memory safety needs (TypeScript validated names, dtypes and ranks).
     size_t n_inputs = 0;
@@ -296,18 +316,20 @@ class TrtEngine final : public InferenceEngine {
         // a zero-copy pipeline should see host_uploads stay at 0). The staging buffer is reused
         // by the next run on this stream, which is ordered after this one.
         auto& staging = slot->staging[b.desc.name];
-        if (!staging || staging->bytes() < t.bytes()) staging = TensorStorage::AllocateCuda(std::max<size_t>(t.bytes(), 1), device_);
+        if (!staging || staging->bytes() < t.bytes()) staging = allocate(t.bytes());
         CudaCheck(cudaMemcpyAsync(staging->data(), address, t.bytes(), cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync");
         address = staging->data();
         host_uploads_.fetch_add(1);
         host_upload_bytes_.fetch_add(static_cast<int64_t>(t.bytes()));
+        CountCopy(CopyKind::kHostToDevice, t.bytes());
       } else if (t.device() != device_) {
         ThrowInvalid("input '" + b.desc.name + "' is on cuda:" + std::to_string(t.device()) + " but the engine runs on cuda:" +
                          std::to_string(device_), kOp);
+      } else if (t.ready_event) {
+        // The producer (toTensor on the ops stream, another engine, an upload) recorded this event
+        // after writing the tensor: the engine's stream waits for it on the GPU, the host does not.
+        CudaCheck(cudaStreamWaitEvent(stream, static_cast<cudaEvent_t>(t.ready_event.get()), 0), "cudaStreamWaitEvent");
       }
-      // Ordering of device inputs: the tensor contract (frame/tensor.h) makes a producer finish or
-      // work on the consumer's stream; inputs made by toTensor() on the frame's stream are ordered
-      // before this enqueue when `stream` is that frame's stream.
       if (!ctx->setTensorAddress(b.desc.name.c_str(), address)) ThrowTrt("setTensorAddress('" + b.desc.name + "') failed", *logger_, kOp);
     }
     if (feeds.size() != n_inputs) ThrowInvalid("feeds name " + std::to_string(feeds.size()) + " tensors but the engine has " +
@@ -328,7 +350,7 @@ class TrtEngine final : public InferenceEngine {
       auto tensor = std::make_shared<Tensor>();
       tensor->shape = shape;
       tensor->dtype = b.dtype;
-      tensor->storage = PooledOutput(*slot, b.desc.name, std::max<size_t>(static_cast<size_t>(tensor->elements()) * DTypeSize(b.dtype), 1));
+      tensor->storage = PooledOutput(*slot, b.desc.name, static_cast<size_t>(tensor->elements()) * DTypeSize(b.dtype), allocate);
       if (!ctx->setTensorAddress(b.desc.name.c_str(), tensor->data())) ThrowTrt("setTensorAddress('" + b.desc.name + "') failed", *logger_, kOp);
       outputs.push_back({b.desc.name, std::move(tensor)});
     }
@@ -345,7 +367,8 @@ class TrtEngine final : public InferenceEngine {
   }
 
  private:
-  std::shared_ptr<ContextSlot> AcquireSlot(uintptr_t key) {
+  std::shared_ptr<ContextSlot> AcquireSlot(const EngineStream& where) {
+    const std::string key = where.handle ? "handle:" + std::to_string(where.handle) : "name:" + where.name;
     std::lock_guard<std::mutex> lock(slots_mu_);
     auto it = slots_.find(key);
     if (it != slots_.end()) {
@@ -360,6 +383,16 @@ class TrtEngine final : public InferenceEngine {
       slots_.erase(lru);
     }
     auto slot = std::make_shared<ContextSlot>();
+    if (where.handle) {
+      slot->stream = reinterpret_cast<cudaStream_t>(where.handle);
+    } else {
+      // Non-blocking: independent of the legacy default stream (and so of FFmpeg's copies); inputs
+      // are ordered through their ready events instead.
+      cudaStream_t s = nullptr;
+      CudaCheck(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+      slot->owned_stream.reset(s);
+      slot->stream = s;
+    }
     slot->context.reset(engine_->createExecutionContext());
     if (!slot->context) ThrowTrt("createExecutionContext failed", *logger_, "Engine.run");
     cudaEvent_t ev = nullptr;
@@ -371,8 +404,11 @@ class TrtEngine final : public InferenceEngine {
   }
 
   // A buffer of at least `bytes` that no Tensor references any more (use_count 1: only the pool),
-  // else a new one; at most kOutputPoolDepth buffers per output are kept.
-  std::shared_ptr<TensorStorage> PooledOutput(ContextSlot& slot, const std::string& name, size_t bytes) {
+  // else a new one; at most kOutputPoolDepth buffers per output are kept. Reuse is safe at once:
+  // consumers hold their reference until their own GPU work on it has completed (frame/tensor.h),
+  // and this engine's previous run on it completed before Run() returned.
+  template <typename Allocate>
+  std::shared_ptr<TensorStorage> PooledOutput(ContextSlot& slot, const std::string& name, size_t bytes, Allocate& allocate) {
     auto& pool = slot.outputs[name];
     for (auto& s : pool) {
       if (s.use_count() == 1 && s->bytes() >= bytes) {
@@ -380,7 +416,7 @@ class TrtEngine final : public InferenceEngine {
         return s;
       }
     }
-    auto fresh = TensorStorage::AllocateCuda(bytes, device_);
+    std::shared_ptr<TensorStorage> fresh = allocate(bytes);
     outputs_allocated_.fetch_add(1);
     if (pool.size() < kOutputPoolDepth) {
       pool.push_back(fresh);
@@ -400,13 +436,12 @@ class TrtEngine final : public InferenceEngine {
   std::unique_ptr<TrtLogger> logger_;
   std::unique_ptr<nv::IRuntime> runtime_;
   std::unique_ptr<nv::ICudaEngine> engine_;
-  UniqueCudaStream own_stream_;
   std::vector<IoBinding> bindings_;
   std::vector<EngineIoDesc> io_;
   std::atomic<int64_t> runs_{0}, host_uploads_{0}, host_upload_bytes_{0}, outputs_allocated_{0}, outputs_reused_{0};
   mutable std::mutex slots_mu_;
   uint64_t use_clock_ = 0;
-  std::map<uintptr_t, std::shared_ptr<ContextSlot>> slots_;  // last: destroyed first
+  std::map<std::string, std::shared_ptr<ContextSlot>> slots_;  // last: destroyed first
 };
 
 // ---- build from ONNX ------------------------------------------------------------------------------
@@ -580,11 +615,7 @@ std::shared_ptr<InferenceEngine> InferenceEngine::Load(const EngineLoadOptions& 
     io.push_back(std::move(b));
   }
 
-  cudaStream_t s = nullptr;
-  CudaCheck(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
-  UniqueCudaStream own_stream(s);
-  return std::make_shared<TrtEngine>(o.device, std::move(logger), std::move(runtime), std::move(engine), std::move(own_stream),
-                                     std::move(io));
+  return std::make_shared<TrtEngine>(o.device, std::move(logger), std::move(runtime), std::move(engine), std::move(io));
 }
 
 #endif  // TRICKLE_HAVE_TENSORRT

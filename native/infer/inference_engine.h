@@ -72,6 +72,14 @@ struct EngineOutput {
   std::shared_ptr<Tensor> tensor;
 };
 
+// Where a run is enqueued: a caller's cudaStream_t (`handle` non-zero, e.g. a frame's ops stream),
+// or a CUDA stream the engine creates and owns, named `name` ("" = the engine's default stream).
+// Each distinct stream gets its own execution context.
+struct EngineStream {
+  uintptr_t handle = 0;
+  std::string name;
+};
+
 class InferenceEngine {
  public:
   // Deserializes or builds (blocking: seconds to minutes for a build). Throws NativeException:
@@ -84,13 +92,14 @@ class InferenceEngine {
   virtual const std::vector<EngineIoDesc>& io() const = 0;
   virtual int device() const = 0;
 
-  // Runs once on `stream` (a cudaStream_t as an integer; 0 = the engine's own stream) and returns
+  // Runs once on `stream` and returns
   // when the outputs are complete on the GPU. Feeds must name every input exactly once; host
-  // tensors are uploaded (counted in stats). Inputs on the device must be complete, or have been
-  // produced on `stream` (stream order then guarantees it). Outputs are CUDA tensors from the
+  // tensors are uploaded (counted in stats and in the process copy counters). The stream waits on
+  // each device input's `ready_event` (frame/tensor.h) when it has one; inputs without one must be
+  // complete or produced on `stream`. Outputs are complete CUDA tensors (no ready_event) from the
   // stream's pool: a buffer is rewritten by a later Run() only after every Tensor referencing it
   // has been dropped.
-  virtual std::vector<EngineOutput> Run(const std::vector<EngineFeed>& feeds, uintptr_t stream) = 0;
+  virtual std::vector<EngineOutput> Run(const std::vector<EngineFeed>& feeds, const EngineStream& stream) = 0;
 
   virtual EngineStats Stats() const = 0;
 };

@@ -2,7 +2,8 @@ import { mkdir, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 
 import { capabilities } from '../capabilities';
-import { ErrorCodes, TrickleError, callNative, invalidArg } from '../errors';
+import { ErrorCodes, TrickleError, callNative, fromNativeError, invalidArg } from '../errors';
+import { Tensor, tensorFromHandle, tensorHandle } from '../media/tensor';
 import { native, type NativeEngine, type NativeEngineIo, type NativeEngineReport } from '../native';
 import { defaultEngineCacheDir, engineCacheKey, engineCachePath, sha256File } from './engine-cache';
 
@@ -59,11 +60,14 @@ export interface EngineLoadInfo {
 
 export interface EngineRunOptions {
   /**
-   * The CUDA stream (a `cudaStream_t` as a bigint, e.g. `frame.cudaInterop().stream`) to enqueue
-   * on. Each distinct stream gets its own execution context, so streams run concurrently. Default:
-   * the engine's own stream. Inputs on the device must be complete or produced on this stream.
+   * Where to enqueue. A string names a CUDA stream the engine creates and owns (e.g. the trickle
+   * stream id, `ctx.streamId`); a bigint is your own `cudaStream_t` (e.g.
+   * `frame.cudaInterop().stream`). Each distinct stream gets its own execution context, so runs on
+   * different streams overlap on the GPU; runs on one stream are serialized. Default: the engine's
+   * default stream. Inputs made by trickle-rt (toTensor, toDevice, other engines) are waited for on
+   * the GPU through their ready events, whatever the stream.
    */
-  stream?: bigint;
+  stream?: bigint | string;
 }
 
 export interface EngineStats {
@@ -183,6 +187,40 @@ export class Engine implements Disposable {
     return this.#handle === null;
   }
 
+  /**
+   * Runs the engine once. `feeds` maps every input name to a {@link Tensor} (a single Tensor is
+   * accepted when the engine has one input). CUDA tensors are bound by device pointer (zero copy);
+   * host tensors are uploaded first and counted in {@link Engine.stats} `hostUploads`. Resolves, when
+   * the GPU has finished, to one CUDA Tensor per output, by name. Output buffers come from a pool and
+   * are reused once their Tensor is closed: close outputs when done with them.
+   *
+   * Names, dtypes and shapes are validated before any native work (`ERR_INVALID_ARG`); shapes
+   * outside a deserialized engine's optimization profile are rejected by the engine, also with
+   * `ERR_INVALID_ARG`.
+   */
+  async run(feeds: Tensor | Readonly<Record<string, Tensor>>, options: EngineRunOptions = {}): Promise<Record<string, Tensor>> {
+    const handle = this.#handle;
+    if (!handle) throw new TrickleError(ErrorCodes.ERR_CLOSED, 'the Engine is closed');
+    const list = this.#validateFeeds(feeds);
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    const stream = options.stream ?? 0n;
+    const validStream =
+      typeof stream === 'bigint' ? stream >= 0n && stream < 1n << 64n : typeof stream === 'string' && stream.length > 0 && stream.length <= 256;
+    if (!validStream) {
+      throw invalidArg('options.stream', 'a stream name (1 to 256 characters) or a cudaStream_t handle as a non-negative bigint', options.stream);
+    }
+    let nativeFeeds;
+    try {
+      nativeFeeds = list.map(([name, tensor]) => ({ name, tensor: tensorHandle(tensor) }));
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+    const results = await callNative(() => handle.run(nativeFeeds, stream));
+    const out: Record<string, Tensor> = {};
+    for (const r of results) out[r.name] = tensorFromHandle(r.tensor);
+    return out;
+  }
+
   /** Counters of this engine (runs, contexts, host uploads, output pool). */
   stats(): EngineStats {
     const handle = this.#handle;
@@ -203,6 +241,48 @@ export class Engine implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+
+  #validateFeeds(feeds: Tensor | Readonly<Record<string, Tensor>>): Array<[string, Tensor]> {
+    let entries: Array<[string, unknown]>;
+    if (feeds instanceof Tensor) {
+      const only = this.inputs[0];
+      if (this.inputs.length !== 1 || !only) {
+        throw invalidArg('feeds', `an object naming each of the inputs ${this.inputs.map((i) => `'${i.name}'`).join(', ')}`, 'a single Tensor');
+      }
+      entries = [[only.name, feeds]];
+    } else if (feeds !== null && typeof feeds === 'object' && !Array.isArray(feeds)) {
+      entries = Object.entries(feeds);
+    } else {
+      throw invalidArg('feeds', 'a Tensor or an object mapping input names to Tensors', feeds);
+    }
+    const known = new Set(this.inputs.map((i) => i.name));
+    for (const [name] of entries) {
+      if (!known.has(name)) throw invalidArg('feeds', `only the inputs ${[...known].map((n) => `'${n}'`).join(', ')}`, name);
+    }
+    const out: Array<[string, Tensor]> = [];
+    for (const input of this.inputs) {
+      const entry = entries.find(([name]) => name === input.name);
+      if (!entry) throw invalidArg(`feeds['${input.name}']`, `a ${input.dtype} Tensor of shape ${shapeText(input.shape)}`, undefined);
+      const t = entry[1];
+      const what = `feeds['${input.name}']`;
+      if (!(t instanceof Tensor)) throw invalidArg(what, 'a Tensor', t);
+      if (t.closed) throw new TrickleError(ErrorCodes.ERR_CLOSED, `${what}: the Tensor was closed`);
+      if (t.dtype !== input.dtype) throw invalidArg(`${what}.dtype`, `'${input.dtype}'`, t.dtype);
+      const shape = t.shape;
+      const fits =
+        shape.length === input.shape.length && shape.every((d, i) => input.shape[i] === -1 || d === input.shape[i]);
+      if (!fits) throw invalidArg(`${what}.shape`, shapeText(input.shape), [...shape]);
+      if (t.location === 'cuda' && t.device !== this.device) {
+        throw invalidArg(`${what}.device`, `a tensor on cuda:${this.device} (the engine's device)`, `cuda:${t.device}`);
+      }
+      out.push([input.name, t]);
+    }
+    return out;
+  }
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.map((d) => (d === -1 ? '?' : String(d))).join(', ')}]`;
 }
 
 function toInfo(t: NativeEngineIo): EngineTensorInfo {

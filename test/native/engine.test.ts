@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { capabilities } from '../../src/capabilities';
+import { loadProcessor } from '../../src/cli/load-processor';
 import { TrickleError } from '../../src/errors';
 import { Engine, type EngineLoadOptions } from '../../src/infer/engine';
-import { native } from '../../src/native';
+import { native, packageRoot } from '../../src/native';
 import { addModel } from '../helpers/onnx';
 
 const caps = capabilities();
@@ -116,5 +117,23 @@ describe.skipIf(trtAvailable)('Engine.load without TensorRT', () => {
     const e = new Ctor();
     expect(e.isClosed()).toBe(true);
     expect(() => e.io()).toThrow(expect.objectContaining({ code: 'ERR_CLOSED' }));
+  });
+
+  it('examples/tensorrt-processor.ts loads in the worker and its initialize() reports the reason', async () => {
+    process.env['TRICKLE_ENGINE'] = onnxPath;
+    try {
+      const processor = await loadProcessor(join(packageRoot, 'examples', 'tensorrt-processor.ts'));
+      expect(processor.name).toBe('tensorrt');
+      // The module's 'trickle-rt' is the loader's copy of the package, so compare by name and code.
+      const err = (await processor.initialize().then(
+        () => null,
+        (e: unknown) => e,
+      )) as TrickleError;
+      expect(err?.name).toBe('TrickleError');
+      expect(err.code).toBe('ERR_TENSORRT_UNAVAILABLE');
+      expect(err.message).toContain(caps.tensorrt.reason ?? '');
+    } finally {
+      delete process.env['TRICKLE_ENGINE'];
+    }
   });
 });
