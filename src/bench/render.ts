@@ -51,6 +51,12 @@ export function renderMarkdown(report: BenchReport): string {
   return lines.join('\n');
 }
 
+/** Per-scenario load averages: how busy the shared machine was while each one ran. */
+export function renderLoad(report: BenchReport): string {
+  const parts = report.scenarios.filter((s) => s.loadAverage).map((s) => `${s.id} ${(s.loadAverage as number[])[0]?.toFixed(1)}`);
+  return parts.length > 0 ? `- 1-minute load average when each scenario started: ${parts.join(', ')}` : '';
+}
+
 export function renderMachine(report: BenchReport): string {
   const m = report.machine;
   const v = report.versions;
@@ -60,7 +66,10 @@ export function renderMachine(report: BenchReport): string {
     `- GPU: ${gpu}; CUDA driver: ${v.cudaDriver ?? 'none'}; CUDA runtime compiled in: ${v.cudaCompiled ? String(v.cudaRuntime) : 'no'}; TensorRT: ${v.tensorrt ?? 'none'}`,
     `- Node ${v.node}, trickle-rt ${v.trickleRt}, FFmpeg libraries ${v.ffmpegLibraries ?? '?'} (libavcodec ${v.libavcodec ?? '?'}), ffmpeg CLI ${v.ffmpegCli ?? 'missing'}`,
     `- run: ${report.startedAt} → ${report.finishedAt}${report.quick ? ' (--quick: smoke figures, not for comparison)' : ''}; command: \`${report.command}\``,
-  ].join('\n');
+    renderLoad(report),
+  ]
+    .filter((l) => l.length > 0)
+    .join('\n');
 }
 
 /** One line per scenario for the terminal once it finishes. */

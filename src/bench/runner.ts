@@ -5,6 +5,7 @@
  */
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { packageRoot } from '../native';
@@ -91,6 +92,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const scenarios: ScenarioResult[] = [];
   for (const [i, spec] of specs.entries()) {
     display.startScenario(i + 1, specs.length, spec.id, spec.title);
+    const loadAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
     let result: ScenarioResult;
     if (spec.requiresGpu && !gpu.available) {
       result = {
@@ -111,6 +113,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       result = await runScenarioProcess(input, display, options.timeoutMs ?? (40 + minutes) * 60_000);
       if (!result.title) result.title = spec.title;
     }
+    result.loadAverage = loadAtStart;
     scenarios.push(result);
     display.finish(verdictLine(result));
   }

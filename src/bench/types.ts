@@ -69,6 +69,8 @@ export interface ScenarioResult {
   durationMs: number;
   /** Notes on method (how many runs, pacing, what "cold" means here). */
   notes: string[];
+  /** 1/5/15-minute load average when the scenario started (a shared machine's noise, on record). */
+  loadAverage?: number[];
 }
 
 export interface MachineInfo {
