@@ -59,3 +59,13 @@ export {
   type EncodedChunk,
   type EncodedSegment,
 } from './media/encoder';
+export { TricklePublisher, type TricklePublisherOptions, type TricklePublisherState } from './trickle/trickle-publisher';
+export { TrickleSegmentWriter } from './trickle/trickle-segment-writer';
+export {
+  TrickleSubscriber,
+  type TrickleSubscriberOptions,
+  type TrickleSubscriberState,
+  type TrickleEndReason,
+} from './trickle/trickle-subscriber';
+export { TrickleSegment } from './trickle/trickle-segment';
+export { SEQ_CURRENT, SEQ_NEXT } from './trickle/protocol';

@@ -43,6 +43,13 @@ export interface TrickleServerOptions {
   maxChannels?: number;
   /** Most GETs (waiting or streaming) on one channel at once; more gets 429. Default 256. */
   maxSubscribersPerChannel?: number;
+  /**
+   * After a channel is deleted or swept, GETs keep being answered from it for this long (ms): its
+   * retained segments are still served and anything else gets EOS (`Lp-Trickle-Closed`), instead
+   * of Go's immediate 404. A subscriber that lags a segment or two behind then still receives the
+   * end of the stream. POST/DELETE see the channel as gone at once. 0 = Go behaviour. Default 10 000.
+   */
+  closedGraceMs?: number;
 }
 
 /** A snapshot of one channel, for monitoring and tests. */
@@ -54,7 +61,13 @@ export interface TrickleChannelInfo {
   /** GETs currently waiting on or streaming a segment of this channel. */
   subscribers: number;
   /** Retained segments, oldest first. */
-  segments: Array<{ seq: number; bytes: number; closed: boolean; readers: number }>;
+  segments: Array<{
+    seq: number;
+    bytes: number;
+    closed: boolean;
+    /** Bytes handed to each attached reader's socket so far (a slow reader lags behind `bytes`). */
+    readerBytes: number[];
+  }>;
 }
 
 const DEFAULTS = {
@@ -66,6 +79,7 @@ const DEFAULTS = {
   maxSegmentBytes: 64 * 1024 * 1024,
   maxChannels: 1024,
   maxSubscribersPerChannel: 256,
+  closedGraceMs: 10_000,
 } satisfies Required<TrickleServerOptions>;
 
 const CHANGEFEED = '_changes';
@@ -145,6 +159,8 @@ class Channel {
 
 /** Streams one segment to one GET, from byte 0, as bytes arrive; paced by the socket. */
 class SegmentReader {
+  /** Bytes handed to the socket. */
+  sent = 0;
   private pos = 0;
   private awaitingDrain = false;
   private started = false;
@@ -169,7 +185,9 @@ class SegmentReader {
     const { chunks } = this.seg;
     while (this.pos < chunks.length) {
       if (!this.started) this.writeDataHeaders();
-      const ok = this.res.write(chunks[this.pos++]);
+      const chunk = chunks[this.pos++] as Buffer;
+      this.sent += chunk.length;
+      const ok = this.res.write(chunk);
       if (!ok) {
         this.awaitingDrain = true;
         return;
@@ -224,6 +242,8 @@ class SegmentReader {
 export class TrickleServer {
   private readonly options: Required<TrickleServerOptions>;
   private readonly channels = new Map<string, Channel>();
+  /** Closed channels still answering GETs during `closedGraceMs`. */
+  private readonly closedChannels = new Map<string, { channel: Channel; timer: NodeJS.Timeout }>();
   private readonly sockets = new Set<Socket>();
   private httpServer: Server | undefined;
   private stopped = false;
@@ -234,9 +254,9 @@ export class TrickleServer {
     if (typeof base !== 'string' || !base.startsWith('/')) throw invalidArg('basePath', 'a path starting with "/"', base);
     if (!base.endsWith('/')) base += '/';
     o.basePath = base;
-    for (const key of ['idleTimeoutMs', 'interimIntervalMs', 'maxSegmentBytes', 'maxChannels', 'maxSubscribersPerChannel'] as const) {
+    for (const key of ['idleTimeoutMs', 'interimIntervalMs', 'maxSegmentBytes', 'maxChannels', 'maxSubscribersPerChannel', 'closedGraceMs'] as const) {
       const v = o[key];
-      const min = key === 'idleTimeoutMs' ? 0 : 1;
+      const min = key === 'idleTimeoutMs' || key === 'closedGraceMs' ? 0 : 1;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw invalidArg(key, min === 0 ? 'a non-negative integer' : 'a positive integer', v);
     }
     this.options = o;
@@ -288,7 +308,7 @@ export class TrickleServer {
       mime: ch.mime,
       nextWrite: ch.nextWrite,
       subscribers: ch.subscribers,
-      segments: ch.retained().map((s) => ({ seq: s.idx, bytes: s.bytes, closed: s.closed, readers: s.readers.size })),
+      segments: ch.retained().map((s) => ({ seq: s.idx, bytes: s.bytes, closed: s.closed, readerBytes: [...s.readers].map((r) => r.sent) })),
     };
   }
 
@@ -348,6 +368,8 @@ export class TrickleServer {
     if (this.stopped) return;
     this.stopped = true;
     for (const ch of [...this.channels.values()]) this.closeChannel(ch, false);
+    for (const { timer } of this.closedChannels.values()) clearTimeout(timer);
+    this.closedChannels.clear();
     const server = this.httpServer;
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -362,6 +384,7 @@ export class TrickleServer {
   private addChannel(name: string, mime: string): Channel | undefined {
     if (this.channels.size >= this.options.maxChannels) return undefined;
     const ch = new Channel(name, mime);
+    this.forget(name);
     this.channels.set(name, ch);
     this.touch(ch);
     this.publishChange({ added: [name] });
@@ -376,6 +399,27 @@ export class TrickleServer {
     ch.idleTimer = undefined;
     for (const seg of ch.slots) seg?.close();
     if (announce && ch.name !== CHANGEFEED) this.publishChange({ removed: [ch.name] });
+    const grace = this.options.closedGraceMs;
+    if (grace > 0 && !this.stopped && !this.channels.has(ch.name)) {
+      this.forget(ch.name);
+      const timer = setTimeout(() => {
+        if (this.closedChannels.get(ch.name)?.channel === ch) this.closedChannels.delete(ch.name);
+      }, grace);
+      timer.unref();
+      this.closedChannels.set(ch.name, { channel: ch, timer });
+    }
+  }
+
+  private forget(name: string): void {
+    const closed = this.closedChannels.get(name);
+    if (!closed) return;
+    clearTimeout(closed.timer);
+    this.closedChannels.delete(name);
+  }
+
+  /** The channel a GET reads: a live one, or one closed less than `closedGraceMs` ago. */
+  private readableChannel(name: string): Channel | undefined {
+    return this.channels.get(name) ?? this.closedChannels.get(name)?.channel;
   }
 
   /** Records a write time (segment start): re-arms the idle timer. GETs never call this. */
@@ -473,7 +517,7 @@ export class TrickleServer {
 
   /** `GET {ch}/next`: the channel's nextWrite. */
   private handleNext(res: ServerResponse, name: string): void {
-    const ch = this.channels.get(name);
+    const ch = this.readableChannel(name);
     if (!ch) {
       httpError(res, 404, 'Stream not found');
       return;
@@ -508,7 +552,7 @@ export class TrickleServer {
 
   /** `GET {ch}/{idx}`: stream one segment from byte 0, waiting for it if it is the leading one. */
   private handleGet(req: IncomingMessage, res: ServerResponse, name: string, idxText: string): void {
-    const ch = this.channels.get(name);
+    const ch = this.readableChannel(name);
     if (!ch) {
       httpError(res, 404, 'Stream not found');
       return;

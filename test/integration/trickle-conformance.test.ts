@@ -429,7 +429,7 @@ describe('TrickleServer conformance (PROTOCOL.md §13)', () => {
   });
 
   it('case 25: DELETE {ch} → EOS to waiting GETs and idle POSTs; then 404s; second DELETE → 400 Invalid stream', async () => {
-    const { port, server } = await start();
+    const { port, server } = await start({ closedGraceMs: 0 });
     await post(port, '/ch/0', 'a');
     const w = await get(port, '/ch/1');
     const pre = await openPost(port, '/ch/1');
@@ -450,6 +450,26 @@ describe('TrickleServer conformance (PROTOCOL.md §13)', () => {
     expect([p.status, p.headers['connection']]).toEqual([404, 'close']);
     const again = await req(port, 'DELETE', '/ch');
     expect([again.status, again.text]).toEqual([400, 'Invalid stream\n']);
+  });
+
+  it('case 26 (+ closedGraceMs deviation): after DELETE, GETs still read retained segments; others get EOS', async () => {
+    const { port, server } = await start({ closedGraceMs: 60_000 });
+    await post(port, '/ch/0', 'zero');
+    await post(port, '/ch/1', 'one');
+    expect((await req(port, 'DELETE', '/ch')).status).toBe(200);
+    const kept = await req(port, 'GET', '/ch/1');
+    expect([kept.status, kept.text, kept.headers['lp-trickle-closed']]).toEqual([200, 'one', undefined]);
+    const missing = await req(port, 'GET', '/ch/2');
+    expect([missing.status, missing.headers['lp-trickle-closed'], missing.headers['lp-trickle-seq'], missing.text]).toEqual([200, 'terminated', '2', 'Entry not found']);
+    const next = await req(port, 'GET', '/ch/next');
+    expect([next.status, next.headers['lp-trickle-closed']]).toEqual([200, 'terminated']);
+    // Writers see the channel gone at once.
+    expect((await post(port, '/ch/2', 'x')).status).toBe(404);
+    expect((await req(port, 'DELETE', '/ch')).status).toBe(400);
+    expect(server.hasChannel('ch')).toBe(false);
+    // Re-creating the name starts a fresh channel.
+    server.createChannel('ch', 'video/MP2T');
+    expect((await req(port, 'GET', '/ch/next')).text).toBe('0');
   });
 
   it('case 29: idle sweep closes (EOS) and removes channels without new segments; GETs do not refresh; _ exempt', async () => {

@@ -1,0 +1,116 @@
+/**
+ * Small HTTP helpers shared by TricklePublisher and TrickleSubscriber (internal, not exported from
+ * the package). node:http / node:https with a keep-alive agent; no body is ever copied here.
+ */
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+import { ErrorCodes, invalidArg, TrickleError } from '../errors';
+
+/** Parses and validates a channel URL (`http(s)://host[:port]/base/channel`), without a trailing slash. */
+export function parseChannelUrl(url: string | URL, what = 'url'): URL {
+  let u: URL;
+  try {
+    u = new URL(String(url));
+  } catch {
+    throw invalidArg(what, 'an http(s) URL of a trickle channel', String(url));
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalidArg(what, 'an http(s) URL of a trickle channel', String(url));
+  u.pathname = u.pathname.replace(/\/+$/, '');
+  if (u.pathname === '') throw invalidArg(what, 'a URL with a channel path', String(url));
+  u.search = '';
+  u.hash = '';
+  return u;
+}
+
+/** `{channel}/{suffix}` as a URL string. */
+export function segmentUrl(channel: URL, suffix: string | number): string {
+  return `${channel.origin}${channel.pathname}/${suffix}`;
+}
+
+export function createAgent(channel: URL): HttpAgent {
+  const opts = { keepAlive: true, keepAliveMsecs: 10_000, scheduling: 'lifo' as const };
+  return channel.protocol === 'https:' ? new HttpsAgent(opts) : new HttpAgent(opts);
+}
+
+/** Starts a request (http or https by URL). The caller attaches 'response' and 'error'. */
+export function startRequest(url: string, options: RequestOptions): ClientRequest {
+  const fn = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return fn(url, options);
+}
+
+/** Reads a small response body as text (error bodies, `/next`), at most `limit` bytes kept. */
+export function readText(res: IncomingMessage, limit = 64 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    res.on('data', (d: Buffer) => {
+      if (size < limit) parts.push(d);
+      size += d.length;
+    });
+    res.on('end', () => resolve(Buffer.concat(parts).subarray(0, limit).toString('utf8')));
+    res.on('error', reject);
+    res.on('aborted', () => reject(new Error('response aborted')));
+  });
+}
+
+/** Sends a request without a body and resolves with status, headers and text body. */
+export function simpleRequest(
+  url: string,
+  method: string,
+  agent: HttpAgent,
+  headers: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = startRequest(url, { method, agent, headers, signal });
+    req.on('response', (res) => {
+      readText(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }), reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Exponential backoff: base · 2^attempt, capped. */
+export function backoffMs(base: number, attempt: number, cap = 5_000): number {
+  return Math.min(cap, base * 2 ** attempt);
+}
+
+/** Waits ms, or rejects with ERR_ABORTED when the signal fires. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError(signal));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function abortError(signal: AbortSignal): TrickleError {
+  return new TrickleError(ErrorCodes.ERR_ABORTED, 'The operation was aborted', { cause: signal.reason });
+}
+
+export function networkError(what: string, cause: unknown): TrickleError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new TrickleError(ErrorCodes.ERR_TRICKLE_NETWORK, `${what}: ${reason}`, { cause });
+}
+
+export function httpStatusError(what: string, status: number, body: string): TrickleError {
+  const text = body.trim().slice(0, 200);
+  return new TrickleError(ErrorCodes.ERR_TRICKLE_HTTP, `${what}: HTTP ${status}${text ? ` (${text})` : ''}`);
+}
+
+export function validateCount(what: string, v: unknown, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw invalidArg(what, min === 0 ? 'a non-negative integer' : 'a positive integer', v);
+  return v;
+}
