@@ -69,3 +69,4 @@ export {
 } from './trickle/trickle-subscriber';
 export { TrickleSegment } from './trickle/trickle-segment';
 export { SEQ_CURRENT, SEQ_NEXT } from './trickle/protocol';
+export { MpegTsSplitter, looksLikeMpegTs, type SplitPiece, type MpegTsSplitterOptions } from './trickle/mpegts-splitter';

@@ -62,6 +62,19 @@ async function waitFor(cond: () => boolean): Promise<void> {
   await expect.poll(cond, { timeout: 10_000, interval: 5 }).toBe(true);
 }
 
+/** Bounds an await and, if it does not settle, fails with the server's view of the channel. */
+async function within<T>(p: Promise<T>, what: string, server: TrickleServer, ms = 15_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle; channel: ${JSON.stringify(server.channelInfo('ch'))}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {
     await p;
@@ -161,16 +174,16 @@ describe('TricklePublisher → TrickleServer → TrickleSubscriber', () => {
     const behind = subscriber(`${base}/ch`, { start: 0 });
     const p = behind.read();
     await waitFor(waiting(10)); // 470 (Latest 10) → GET 10 waits
-    await pub.writeSegment('seg10');
-    const s = (await p) as TrickleSegment;
+    await within(pub.writeSegment('seg10'), 'writeSegment(seg10)', server);
+    const s = (await within(p, 'read() of seg 10', server)) as TrickleSegment;
     expect([s.seq, (await s.bytes()).toString()]).toEqual([10, 'seg10']);
     behind.close();
     await waitFor(() => server.channelInfo('ch')?.subscribers === 0);
     const ahead = subscriber(`${base}/ch`, { start: 50 });
     const q = ahead.read();
     await waitFor(waiting(11));
-    await pub.writeSegment('seg11');
-    const a = (await q) as TrickleSegment;
+    await within(pub.writeSegment('seg11'), 'writeSegment(seg11)', server);
+    const a = (await within(q, 'read() of seg 11', server)) as TrickleSegment;
     expect([a.seq, (await a.bytes()).toString()]).toEqual([11, 'seg11']);
   });
 
