@@ -145,7 +145,7 @@ describe('TricklePublisher → TrickleServer → TrickleSubscriber', () => {
   });
 
   it('starts at -2 (current segment from its start), -1 (next) or N', async () => {
-    const { base, server } = await trickle();
+    const { base } = await trickle();
     const pub = publisher(`${base}/ch`);
     for (const t of ['s0', 's1', 's2']) await pub.writeSegment(t);
     const curSub = subscriber(`${base}/ch`, { start: -2 });
@@ -156,17 +156,20 @@ describe('TricklePublisher → TrickleServer → TrickleSubscriber', () => {
     const fixed = (await fixedSub.read()) as TrickleSegment;
     expect([fixed.seq, (await fixed.bytes()).toString()]).toEqual([1, 's1']);
     fixedSub.close();
-    await waitFor(() => server.channelInfo('ch')?.subscribers === 0);
-    const nextSub = subscriber(`${base}/ch`, { start: -1 });
+    // -1 on a server of its own, so that the only GET the server sees is this subscriber's.
+    const other = await trickle();
+    const pub2 = publisher(`${other.base}/ch`);
+    for (const t of ['s0', 's1', 's2']) await pub2.writeSegment(t);
+    const nextSub = subscriber(`${other.base}/ch`, { start: -1 });
     const p = nextSub.read();
     expect(await stillPending(p)).toBe('pending');
-    await waitFor(() => server.channelInfo('ch')?.subscribers === 1);
-    await pub.writeSegment('s3');
+    await waitFor(() => other.server.channelInfo('ch')?.subscribers === 1);
+    await pub2.writeSegment('s3');
     const nxt = (await p) as TrickleSegment;
     expect([nxt.seq, (await nxt.bytes()).toString()]).toEqual([3, 's3']);
   });
 
-  it('470 resync: a subscriber behind the window or ahead of the publisher jumps to Lp-Trickle-Latest', async () => {
+  it('470 resync: a subscriber behind the retention window jumps to Lp-Trickle-Latest', async () => {
     const { base, server } = await trickle();
     const waiting = (seq: number) => () => server.channelInfo('ch')?.segments.find((x) => x.seq === seq)?.readerBytes.length === 1;
     const pub = publisher(`${base}/ch`);
@@ -177,14 +180,19 @@ describe('TricklePublisher → TrickleServer → TrickleSubscriber', () => {
     await within(pub.writeSegment('seg10'), 'writeSegment(seg10)', server);
     const s = (await within(p, 'read() of seg 10', server)) as TrickleSegment;
     expect([s.seq, (await s.bytes()).toString()]).toEqual([10, 'seg10']);
-    behind.close();
-    await waitFor(() => server.channelInfo('ch')?.subscribers === 0);
+  });
+
+  it('470 resync: a subscriber ahead of the publisher (e.g. after a publisher restart) jumps back to Lp-Trickle-Latest', async () => {
+    const { base, server } = await trickle();
+    const pub = publisher(`${base}/ch`);
+    for (let i = 0; i < 3; i++) await pub.writeSegment(`seg${i}`);
     const ahead = subscriber(`${base}/ch`, { start: 50 });
     const q = ahead.read();
-    await waitFor(waiting(11));
-    await within(pub.writeSegment('seg11'), 'writeSegment(seg11)', server);
-    const a = (await within(q, 'read() of seg 11', server)) as TrickleSegment;
-    expect([a.seq, (await a.bytes()).toString()]).toEqual([11, 'seg11']);
+    // 470 (Latest 3) → GET 3 waits (this subscriber is the only reader on this server)
+    await waitFor(() => ahead.nextSeq === 3 && server.channelInfo('ch')?.segments.find((x) => x.seq === 3)?.readerBytes.length === 1);
+    await within(pub.writeSegment('seg3'), 'writeSegment(seg3)', server);
+    const a = (await within(q, 'read() of seg 3', server)) as TrickleSegment;
+    expect([a.seq, (await a.bytes()).toString()]).toEqual([3, 'seg3']);
   });
 
   it('an empty segment is a valid segment, not EOS', async () => {
