@@ -8,10 +8,14 @@
  *  - many channels: C channels at B bit/s each (30 writes/s, a segment every 2 s), all at once;
  *    delivered rate per channel, per-write latency, schedule lag and process CPU.
  * Publisher, server and subscriber share this process (and its event loop), as does the anchor.
+ * `--set clients=plain` drives our TrickleServer with the anchor's plain clients instead (isolates
+ * the server's cost from the clients').
  */
 import { Agent } from 'node:http';
 
+import { TricklePublisher } from '../../trickle/trickle-publisher';
 import { TrickleServer } from '../../trickle/trickle-server';
+import { TrickleSubscriber } from '../../trickle/trickle-subscriber';
 import { makeFigure } from '../figures';
 import { getStream, PlainHttpRelay, PostWriter } from '../http-relay';
 import { param, type ScenarioOutcome } from '../scenario';
@@ -91,6 +95,46 @@ export function trickleServerPlainClients(): RelayUnderTest {
       server.createChannel(name);
       const ch = plainChannel(base, name, agent);
       return { ...ch, close: async () => void server.deleteChannel(name) };
+    },
+    async stop() {
+      agent.destroy();
+      await server.close();
+    },
+  };
+}
+
+/** Ours end to end: TricklePublisher → TrickleServer → TrickleSubscriber. */
+export function trickleRt(): RelayUnderTest {
+  const server = new TrickleServer({ maxChannels: 4096, maxSegmentBytes: 64 * 1024 * 1024 });
+  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  let base: URL;
+  return {
+    label: 'TricklePublisher → TrickleServer → TrickleSubscriber',
+    async start() {
+      base = new URL(`http://127.0.0.1:${await server.listen(0, '127.0.0.1')}/`);
+    },
+    async open(name) {
+      server.createChannel(name);
+      const url = new URL(name, base);
+      const pub = new TricklePublisher(url, { start: 0, agent, retries: 0 });
+      return {
+        segment: () => pub.next(),
+        async subscribe(segments, onChunk) {
+          const sub = new TrickleSubscriber(url, { start: 0, agent });
+          let n = 0;
+          try {
+            for await (const segment of sub) {
+              for await (const chunk of segment) onChunk(chunk);
+              if (++n >= segments) break;
+            }
+          } finally {
+            sub.close();
+          }
+        },
+        async close() {
+          await pub.close();
+        },
+      };
     },
     async stop() {
       agent.destroy();
@@ -382,5 +426,5 @@ export async function runTransport(
 }
 
 export async function run(params: Record<string, unknown>, opts: RunOptions): Promise<ScenarioOutcome> {
-  return runTransport(params, opts, trickleServerPlainClients);
+  return runTransport(params, opts, param<string>(params, 'clients', 'trickle-rt') === 'plain' ? trickleServerPlainClients : trickleRt);
 }
