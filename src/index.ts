@@ -70,3 +70,7 @@ export {
 export { TrickleSegment } from './trickle/trickle-segment';
 export { SEQ_CURRENT, SEQ_NEXT } from './trickle/protocol';
 export { MpegTsSplitter, looksLikeMpegTs, type SplitPiece, type MpegTsSplitterOptions } from './trickle/mpegts-splitter';
+export { createMediaPipeline, type MediaBackend, type MediaPipelineOptions } from './runtime/media-pipeline';
+export { nativeMediaBackend, type NativeMediaOptions } from './runtime/native-media';
+export { trickleTransport } from './runtime/trickle-transport';
+export { createTintProcessor } from './processor/samples/tint';

@@ -369,7 +369,9 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       this.allAbort.abort();
       return;
     }
-    const drained = await Promise.race([this.running.then(() => true), delay(this.c.timings.drainMs).then(() => false)]);
+    const timer = new AbortController();
+    const drained = await Promise.race([this.running.then(() => true), delay(this.c.timings.drainMs, timer.signal).then(() => false)]);
+    timer.abort();
     if (!drained) {
       this.c.log.warn('drain timed out; aborting the pipeline', { drain_ms: this.c.timings.drainMs });
       this.allAbort.abort();

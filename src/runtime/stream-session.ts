@@ -61,15 +61,6 @@ export interface StreamSessionOptions {
   media?: MediaPipelineFactory;
 }
 
-let defaultTransport: TransportFactory | undefined;
-let defaultMedia: MediaPipelineFactory | undefined;
-
-/** Installs the default transport and media pipeline used when a session is given none. */
-export function setStreamDefaults(defaults: { transport?: TransportFactory; media?: MediaPipelineFactory }): void {
-  if (defaults.transport) defaultTransport = defaults.transport;
-  if (defaults.media) defaultMedia = defaults.media;
-}
-
 const EVENT_QUEUE = 'ai_stream_events';
 
 function now(): number {
@@ -94,6 +85,8 @@ export class StreamSession implements StreamHandle {
   private readonly transport: TransportFactory | undefined;
   private readonly mediaFactory: MediaPipelineFactory | undefined;
   private readonly abort = new AbortController();
+  /** Events/data publishers outlive `abort`: the final events and data lines go out after the media stopped. */
+  private readonly channelAbort = new AbortController();
   private readonly ctx: StreamContext;
   private events: EventsChannel | undefined;
   private data: DataChannel | undefined;
@@ -118,8 +111,8 @@ export class StreamSession implements StreamHandle {
     this.processor = options.processor;
     this.timings = resolveTimings(options.timings);
     this.log = (options.logger ?? silentLogger).child({ stream_id: this.id });
-    this.transport = options.transport ?? defaultTransport;
-    this.mediaFactory = options.media ?? defaultMedia;
+    this.transport = options.transport;
+    this.mediaFactory = options.media;
     const r = options.request;
     const needsTransport = [r.subscribe_url, r.publish_url, r.control_url, r.events_url, r.data_url].some((u) => u !== undefined);
     if (needsTransport && !this.transport) {
@@ -183,7 +176,7 @@ export class StreamSession implements StreamHandle {
       if (transport && r.events_url) {
         const url = r.events_url;
         this.events = new EventsChannel({
-          open: () => transport.publisher(url, { mimeType: 'application/json', signal: this.abort.signal }),
+          open: () => transport.publisher(url, { mimeType: 'application/json', signal: this.channelAbort.signal }),
           stats: this.stats,
           log: this.log.child({ channel: 'events' }),
           timings: this.timings,
@@ -192,7 +185,7 @@ export class StreamSession implements StreamHandle {
       if (transport && r.data_url) {
         const url = r.data_url;
         this.data = new DataChannel({
-          open: () => transport.publisher(url, { mimeType: 'application/jsonl', signal: this.abort.signal }),
+          open: () => transport.publisher(url, { mimeType: 'application/jsonl', signal: this.channelAbort.signal }),
           stats: this.stats,
           log: this.log.child({ channel: 'data' }),
           timings: this.timings,
@@ -373,6 +366,7 @@ export class StreamSession implements StreamHandle {
       this.phase_ = end.reason === 'error' ? 'errored' : 'closed';
       this.statusEvent();
       await Promise.all([this.events?.close(this.timings.drainMs), this.data?.close(this.timings.drainMs)]);
+      this.channelAbort.abort();
       this.resolveDone(end);
     })();
     return this.finishing;

@@ -12,7 +12,10 @@ import { capabilities, packageVersion } from '../capabilities';
 import { invalidArg } from '../errors';
 import type { FrameProcessor } from '../processor/frame-processor';
 import { isFrameProcessor } from '../processor/create-processor';
-import { createStreamSession } from '../runtime/stream-session';
+import { createMediaPipeline } from '../runtime/media-pipeline';
+import { nativeMediaBackend, type NativeMediaOptions } from '../runtime/native-media';
+import { createStreamSession, type MediaPipelineFactory } from '../runtime/stream-session';
+import { trickleTransport } from '../runtime/trickle-transport';
 import { resolveTimings, type StreamTimings } from '../runtime/timings';
 import type { TransportFactory } from '../runtime/transport';
 import { createLogger, type Logger } from './logger';
@@ -57,6 +60,13 @@ export interface StreamServerOptions {
   timings?: Partial<StreamTimings>;
   /** How streams reach trickle channels (default: trickle-rt's TricklePublisher/TrickleSubscriber). */
   transport?: TransportFactory;
+  /**
+   * The media path of a stream: options of the native backend (decoder device, encoder, bitrate,
+   * GOP), or a whole MediaPipelineFactory (default: the native decoder/encoder, device 'auto').
+   */
+  media?: NativeMediaOptions | MediaPipelineFactory;
+  /** Latest-wins queue between decoder and processor, in frames (default 2). */
+  queueSize?: number;
   /** Replaces the stream implementation (tests of the HTTP layer). */
   streamFactory?: StreamFactory;
   /**
@@ -120,16 +130,15 @@ export class StreamServer {
     if (this.authToken === '') this.authToken = undefined;
     this.log = options.logger ?? createLogger({ fields: { component: 'stream-server' } });
     this.timings = resolveTimings(options.timings);
+    const transport = options.transport ?? trickleTransport();
+    const media =
+      typeof options.media === 'function'
+        ? options.media
+        : createMediaPipeline(nativeMediaBackend(options.media ?? {}), options.queueSize !== undefined ? { queueSize: options.queueSize } : {});
     this.factory =
       options.streamFactory ??
       ((request) =>
-        createStreamSession({
-          request,
-          processor: this.processor,
-          timings: this.timings,
-          logger: this.log,
-          ...(options.transport ? { transport: options.transport } : {}),
-        }));
+        createStreamSession({ request, processor: this.processor, timings: this.timings, logger: this.log, transport, media }));
   }
 
   /** The bound port once listening. */
@@ -237,7 +246,8 @@ export class StreamServer {
       if (http) {
         await new Promise<void>((resolve) => {
           http.close(() => resolve());
-          http.closeIdleConnections();
+          // Streams are drained: keep-alive connections (idle or not) must not hold the process.
+          http.closeAllConnections();
         });
       }
       this.log.info('shut down');
