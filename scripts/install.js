@@ -1,34 +1,98 @@
 #!/usr/bin/env node
 'use strict';
-// npm "install" lifecycle script of the published package: use the prebuilt binary when one
-// matches this platform; otherwise build from source with cmake-js, saying what that needs.
+// npm "install" lifecycle script of the published package (node-gyp-build-test || build from
+// source): when a binary for this platform exists (prebuilds/<platform>-<arch>/, or an earlier
+// build/Release) and loads, nothing happens. Otherwise it builds from source with cmake-js, after
+// checking the tools and libraries that needs and listing whatever is missing.
+//
+//   TRICKLE_RT_SKIP_INSTALL_BUILD=1   never build (e.g. a package manager that builds elsewhere)
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
+const platform = `${process.platform}-${process.arch}`;
+const APT = 'cmake g++ pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libffmpeg-nvenc-dev';
+const PKG_CONFIG_MODULES = ['libavformat', 'libavcodec', 'libavutil', 'libswscale', 'ffnvcodec'];
 
-function prebuildMatches() {
+function say(line) {
+  console.error(`trickle-rt: ${line}`);
+}
+
+/** The binary node-gyp-build would load, when one exists and loads here; otherwise why not. */
+function usableBinary() {
+  let file;
   try {
-    require('node-gyp-build').path(root);
-    return true;
+    file = require('node-gyp-build').path(root);
   } catch {
-    return false;
+    return { ok: false, reason: `no prebuilt binary for ${platform} in this package (prebuilt: linux-x64, glibc >= 2.35)` };
+  }
+  try {
+    require(file);
+    return { ok: true, file };
+  } catch (err) {
+    const message = String((err && err.message) || err).split('\n')[0];
+    return { ok: false, reason: `the binary ${path.relative(root, file)} does not load here: ${message}` };
   }
 }
 
-if (process.env.TRICKLE_RT_SKIP_INSTALL_BUILD === '1' || prebuildMatches()) {
-  process.exit(0);
+function works(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return r.status === 0 ? r.stdout : null;
 }
 
-console.error(
-  `trickle-rt: no prebuilt binary for ${process.platform}-${process.arch}; building from source.\n` +
-    '  This needs cmake >= 3.18, g++ (C++17), pkg-config and the FFmpeg development packages\n' +
-    '  (Debian/Ubuntu: apt-get install cmake g++ pkg-config libavformat-dev libavcodec-dev libavutil-dev\n' +
-    '   libswscale-dev libffmpeg-nvenc-dev); nvcc on PATH adds the CUDA kernels.',
-);
-const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-const result = spawnSync(process.execPath, [cmakeJs, 'compile', '--log-level', 'error'], { cwd: root, stdio: 'inherit' });
-if (result.status !== 0) {
-  console.error('trickle-rt: the source build failed; see the messages above for the missing piece.');
-  process.exit(result.status ?? 1);
+/** Everything a source build needs that is missing, each with what provides it. */
+function missingPrerequisites() {
+  const missing = [];
+  const cmake = works('cmake', ['--version']);
+  const m = cmake && /cmake version (\d+)\.(\d+)/.exec(cmake);
+  if (!m) missing.push('cmake >= 3.18 (apt: cmake)');
+  else if (Number(m[1]) < 3 || (Number(m[1]) === 3 && Number(m[2]) < 18)) missing.push(`cmake >= 3.18 (found ${m[1]}.${m[2]})`);
+  const cxx = process.env.CXX || 'c++';
+  if (works(cxx, ['--version']) === null && works('g++', ['--version']) === null) missing.push('a C++17 compiler (apt: g++)');
+  if (works('pkg-config', ['--version']) === null) {
+    missing.push('pkg-config (apt: pkg-config)');
+    missing.push(`the FFmpeg development files: ${PKG_CONFIG_MODULES.join(', ')} (apt: libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libffmpeg-nvenc-dev)`);
+  } else {
+    const absent = PKG_CONFIG_MODULES.filter((mod) => works('pkg-config', ['--exists', mod]) === null);
+    if (absent.length > 0) missing.push(`pkg-config modules ${absent.join(', ')} (apt: libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libffmpeg-nvenc-dev)`);
+  }
+  try {
+    require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
+  } catch {
+    missing.push('the npm package cmake-js (a dependency of trickle-rt; reinstall without --omit=optional)');
+  }
+  return missing;
 }
+
+function main() {
+  const binary = usableBinary();
+  if (binary.ok) return 0;
+  if (process.env.TRICKLE_RT_SKIP_INSTALL_BUILD === '1') {
+    say(`${binary.reason}; not building from source (TRICKLE_RT_SKIP_INSTALL_BUILD=1).`);
+    return 0;
+  }
+  say(`${binary.reason}.`);
+  say('building the native addon from source instead (cmake-js; a few minutes).');
+  const missing = missingPrerequisites();
+  if (missing.length > 0) {
+    say('cannot build from source, missing:');
+    for (const item of missing) console.error(`  - ${item}`);
+    console.error(
+      `  Debian/Ubuntu: sudo apt-get install ${APT}\n` +
+        '  nvcc (CUDA 13) on PATH adds the CUDA kernels; without it the addon builds without them.\n' +
+        '  Or install on linux-x64 with glibc >= 2.35, where the prebuilt binary needs none of this.\n' +
+        '  TRICKLE_RT_SKIP_INSTALL_BUILD=1 skips this step (trickle-rt then loads only the pure-TypeScript parts).',
+    );
+    return 1;
+  }
+  const cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
+  const result = spawnSync(process.execPath, [cmakeJs, 'compile', '--log-level', 'error'], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    say('the source build failed; see the compiler messages above.');
+    return result.status ?? 1;
+  }
+  say('built build/Release/trickle_rt.node from source.');
+  return 0;
+}
+
+process.exitCode = main();
