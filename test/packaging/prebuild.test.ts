@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../../src/native';
-import { fixturePath, FIXTURES } from '../helpers/fixtures';
+import { fixturePath, FIXTURES, PATTERN_BLOCK, PATTERN_ROW } from '../helpers/fixtures';
 import { compareVersions, maxVersion, readCudaFatbin, readElf } from './elf';
 import {
   cleanEnv,
@@ -152,6 +152,79 @@ describe.skipIf(skipPackaging)('prebuilt binary (npm run prebuilds)', () => {
       expect(info.version).toBe(pkg.version);
       expect(info.ffmpeg.linkage).toBe('static');
       expect(info.cuda.compiled).toBe(true);
+    });
+
+    it('round-trips decode -> x264 + Opus encode -> decode from there, with the static codecs', async () => {
+      // The pattern fixture carries its frame index in the pixels (test/helpers/fixtures.ts).
+      const fixture = FIXTURES.pattern;
+      const script = `
+        const fs = require('node:fs');
+        const { Decoder, Encoder, capabilities } = require(process.argv[2] || 'trickle-rt');
+        const PATTERN_ROW = ${PATTERN_ROW}, PATTERN_BLOCK = ${PATTERN_BLOCK};
+        function patternIndex(luma, stride, width, height) {
+          const y = Math.floor(PATTERN_ROW * height / 192);
+          let v = 0;
+          for (let b = 0; b < 8; b++) {
+            const x = Math.floor((b * PATTERN_BLOCK + PATTERN_BLOCK / 2) * width / 320);
+            if ((luma[y * stride + x] ?? 0) > 125) v |= 1 << b;
+          }
+          return v;
+        }
+        async function main() {
+          const decoder = Decoder.from(${JSON.stringify(fixturePath('pattern'))}, { device: 'cpu', audio: 'frames' });
+          const encoder = new Encoder({ encoder: 'libx264', audio: 'opus', gopSeconds: 1 });
+          const feeding = (async () => {
+            for await (const item of decoder.frames()) {
+              if (item.type === 'video') await encoder.encode(item.frame);
+              else if (item.type === 'audio') await encoder.encodeAudio(item.frame);
+              if (item.frame) item.frame.close();
+            }
+            encoder.end();
+          })();
+          const parts = [];
+          let segments = 0;
+          for await (const segment of encoder.segments()) {
+            segments++;
+            for await (const chunk of segment.chunks()) parts.push(chunk);
+          }
+          await feeding;
+          const indices = [];
+          let audioSamples = 0, sampleRate = 0;
+          for await (const item of Decoder.from(Buffer.concat(parts), { device: 'cpu', audio: 'frames' }).frames()) {
+            if (item.type === 'video') {
+              const [y] = item.frame.planes();
+              indices.push(patternIndex(y.data, y.stride, y.width, y.height));
+            } else if (item.type === 'audio') {
+              audioSamples += item.frame.samples;
+              sampleRate = item.frame.sampleRate;
+            }
+            if (item.frame) item.frame.close();
+          }
+          const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+          const objects = [...new Set(maps.split('\\n').map((l) => l.trim().split(/\\s+/)[5]).filter((p) => p && p.startsWith('/')))];
+          console.log(JSON.stringify({ segments, bytes: Buffer.concat(parts).length, indices, audioSamples, sampleRate,
+            linkage: capabilities().ffmpeg.linkage, objects }));
+        }
+        main().catch((err) => { console.error(err); process.exit(1); });`;
+      writeFileSync(join(app, 'roundtrip.js'), script);
+      type Result = { segments: number; bytes: number; indices: number[]; audioSamples: number; sampleRate: number; linkage: string; objects: string[] };
+      const r = await run(process.execPath, ['roundtrip.js'], { cwd: app, env: cleanEnv() });
+      expect(r.code, describeFailure('round trip from the installed package', r)).toBe(0);
+      const out = JSON.parse(r.stdout) as Result;
+      expect(out.linkage).toBe('static');
+      expect(out.objects.filter((o) => FORBIDDEN_LOADED.test(o))).toEqual([]);
+      expect(out.objects.filter((o) => o.endsWith('.node'))).toEqual([join(installed, 'prebuilds', 'linux-x64', 'trickle-rt.node')]);
+      expect(out.indices).toEqual([...Array(fixture.frames).keys()]);
+      expect(out.segments).toBe(3); // a keyframe and segment every second of media time
+      expect(out.sampleRate).toBe(48000);
+      expect(out.audioSamples).toBeGreaterThan(0);
+      // The same round trip through the development build (system FFmpeg) gives the same media.
+      const dev = await run(process.execPath, ['roundtrip.js', join(packageRoot, 'dist', 'index.js')], { cwd: app, env: cleanEnv() });
+      expect(dev.code, describeFailure('round trip with the development build', dev)).toBe(0);
+      const devOut = JSON.parse(dev.stdout) as Result;
+      expect(devOut.linkage).toBe('shared');
+      expect(devOut.objects.some((o) => /\/libavcodec\.so/.test(o))).toBe(true); // the check above can fail
+      expect({ ...out, linkage: 'x', bytes: 0, objects: [] }).toEqual({ ...devOut, linkage: 'x', bytes: 0, objects: [] });
     });
 
     it('decodes a clip from there, loading no system FFmpeg, x264 or CUDA runtime', async () => {
