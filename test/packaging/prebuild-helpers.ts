@@ -71,7 +71,8 @@ let prebuildPromise: Promise<{ seconds: number }> | undefined;
 export function ensurePrebuild(): Promise<{ seconds: number }> {
   prebuildPromise ??= (async () => {
     const started = Date.now();
-    const r = await run(process.execPath, [join(packageRoot, 'scripts', 'prebuildify-cmake-js.js')], {
+    // niced: on a shared machine the build yields the CPU to tests running beside it
+    const r = await run('nice', ['-n', '10', process.execPath, join(packageRoot, 'scripts', 'prebuildify-cmake-js.js')], {
       env: cleanEnv(),
       timeoutMs: PREBUILD_TIMEOUT_MS,
     });
