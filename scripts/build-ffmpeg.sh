@@ -133,7 +133,8 @@ if [ "${#need[@]}" -gt 0 ]; then apt_install "${need[@]}"; fi
 APT_TMP=""
 cleanup() { if [ -n "$APT_TMP" ]; then rm -rf "$APT_TMP"; fi; }
 trap cleanup EXIT
-apt_src() {
+# apt_src_init runs in this shell (not a subshell) so that the EXIT trap sees APT_TMP.
+apt_src_init() {
   if [ -z "$APT_TMP" ]; then
     APT_TMP=$(mktemp -d /tmp/trickle-apt-src.XXXXXX)
     mkdir -p "$APT_TMP/lists/partial" "$APT_TMP/cache/archives/partial" "$APT_TMP/sources.list.d"
@@ -150,27 +151,25 @@ apt_src() {
     say "fetching the Debian source index (temporary deb-src entry in $APT_TMP)"
     apt-get "${APT_OPTS[@]}" update -qq
   fi
-  apt-get "${APT_OPTS[@]}" "$@"
 }
+apt_src() { apt-get "${APT_OPTS[@]}" "$@"; }
 
-# fetch_source <package> <version> -> prints the path of the .dsc under $SRC
+# fetch_source <package> <version>: sets DSC to the path of the .dsc under $SRC (no subshell, so
+# that the temporary apt directory is created once and removed by the EXIT trap)
 fetch_source() {
-  local pkg=$1 version=$2 upstream dsc
+  local pkg=$1 version=$2 upstream newest
   upstream=${version#*:}
-  dsc=$SRC/${pkg}_${upstream}.dsc
-  if [ ! -f "$dsc" ]; then
-    mkdir -p "$SRC"
-    if ! (cd "$SRC" && apt_src source --download-only -qq "$pkg=$version" >&2); then
-      local newest
-      newest=$(apt_src showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -1)
-      [ -n "$newest" ] || { echo "build-ffmpeg: no source package $pkg in the configured apt mirrors" >&2; exit 1; }
-      say "WARNING: $pkg $version is no longer in the archive; building $newest instead (bump the pin in this script)"
-      (cd "$SRC" && apt_src source --download-only -qq "$pkg=$newest" >&2)
-      upstream=${newest#*:}
-      dsc=$SRC/${pkg}_${upstream}.dsc
-    fi
+  DSC=$SRC/${pkg}_${upstream}.dsc
+  [ -f "$DSC" ] && return 0
+  mkdir -p "$SRC"
+  apt_src_init
+  if ! (cd "$SRC" && apt_src source --download-only -qq "$pkg=$version" >&2); then
+    newest=$(apt-cache "${APT_OPTS[@]}" showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -1)
+    [ -n "$newest" ] || { echo "build-ffmpeg: no source package $pkg in the configured apt mirrors" >&2; exit 1; }
+    say "WARNING: $pkg $version is no longer in the archive; building $newest instead (bump the pin in this script)"
+    (cd "$SRC" && apt_src source --download-only -qq "$pkg=$newest" >&2)
+    DSC=$SRC/${pkg}_${newest#*:}.dsc
   fi
-  echo "$dsc"
 }
 
 # unpack <dsc> <dir>: a fresh tree with the Debian patches applied
@@ -180,8 +179,9 @@ unpack() {
 }
 
 # logged <name> <command...>: output to $DEPS/logs/<name>.log, its tail on failure
+TIMES=""
 logged() {
-  local name=$1 log
+  local name=$1 log t0=$SECONDS
   shift
   log=$DEPS/logs/$name.log
   mkdir -p "$DEPS/logs"
@@ -190,6 +190,7 @@ logged() {
     echo "build-ffmpeg: building $name failed; full log: $log" >&2
     exit 1
   fi
+  TIMES+="$name=$((SECONDS - t0))s "
 }
 
 start=$(date +%s)
@@ -200,20 +201,20 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 BUILT=""
 
 if [ "$WITH_X264" = 1 ]; then
-  dsc=$(fetch_source x264 "$X264_DEB_VERSION")
+  fetch_source x264 "$X264_DEB_VERSION"; dsc=$DSC
   BUILT+="x264 $(basename "$dsc" .dsc | cut -d_ -f2) "
   say "building x264 (PIC, static) from $(basename "$dsc")"
   unpack "$dsc" "$WORK/x264"
   logged x264 bash -c "cd '$WORK/x264' && ./configure --prefix='$PREFIX' ${X264_CONFIGURE[*]} && make -j$JOBS && make install-lib-static"
 fi
 
-dsc=$(fetch_source opus "$OPUS_DEB_VERSION")
+fetch_source opus "$OPUS_DEB_VERSION"; dsc=$DSC
 BUILT+="opus $(basename "$dsc" .dsc | cut -d_ -f2) "
 say "building libopus (PIC, static) from $(basename "$dsc")"
 unpack "$dsc" "$WORK/opus"
 logged opus bash -c "cd '$WORK/opus' && ./configure --prefix='$PREFIX' ${OPUS_CONFIGURE[*]} && make -j$JOBS && make install"
 
-dsc=$(fetch_source ffmpeg "$FFMPEG_DEB_VERSION")
+fetch_source ffmpeg "$FFMPEG_DEB_VERSION"; dsc=$DSC
 BUILT+="ffmpeg $(basename "$dsc" .dsc | cut -d_ -f2)"
 say "building FFmpeg (static, minimal, $([ "$WITH_X264" = 1 ] && echo GPL with libx264 || echo LGPL without libx264)) from $(basename "$dsc")"
 unpack "$dsc" "$WORK/ffmpeg"
@@ -226,5 +227,6 @@ built=$BUILT
 x264=$WITH_X264
 license=$([ "$WITH_X264" = 1 ] && echo GPL-2.0-or-later || echo LGPL-2.1-or-later)
 seconds=$(( $(date +%s) - start ))
+steps=$TIMES
 EOF
-say "done in $(( $(date +%s) - start )) s: $PREFIX ($BUILT)"
+say "done in $(( $(date +%s) - start )) s ($TIMES): $PREFIX ($BUILT)"
