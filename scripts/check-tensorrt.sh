@@ -11,8 +11,9 @@
 #      checks that the objects reference no TensorRT symbol (the runtime is dlopen'ed);
 #   2. unless --sources-only: configures and builds the whole addon with TRICKLE_TENSORRT_ROOT set
 #      to a temporary root whose include/ is the given folder, into build-trt-check/, checks that
-#      the .node has no NEEDED entry and no undefined symbol from TensorRT, and loads it to check
-#      that capabilities() reports the backend as compiled (and, here, the runtime as missing).
+#      the .node has no NEEDED entry and no undefined symbol from TensorRT (nor of its own), loads it
+#      to check that capabilities() reports the backend as compiled, and runs the dlopen path against
+#      generated stub libnvinfer.so.N libraries (accepted; wrong major or missing symbols refused).
 # Needs g++, nvcc 13 (CUDA headers), and for step 2 the FFmpeg -dev packages and node_modules.
 set -euo pipefail
 
@@ -71,9 +72,11 @@ TRT_ROOT="$(mktemp -d)"
 trap 'rm -rf "$OBJ" "$TRT_ROOT"' EXIT
 ln -s "$INC" "$TRT_ROOT/include"
 echo "== full addon build into build-trt-check/ (TRICKLE_TENSORRT_ROOT=$TRT_ROOT)"
-npx cmake-js compile -O build-trt-check -p "${JOBS:-2}" \
-  --CDTRICKLE_TENSORRT_ROOT="$TRT_ROOT" --CDTRICKLE_CUDA=ON \
-  --CDCMAKE_CUDA_ARCHITECTURES="${TRICKLE_CHECK_CUDA_ARCH:-89-real}" >"$OBJ/build.log" 2>&1 \
+# configure (always, so a previous run's TensorRT root is replaced), then build.
+{ npx cmake-js configure -O build-trt-check \
+    --CDTRICKLE_TENSORRT_ROOT="$TRT_ROOT" --CDTRICKLE_CUDA=ON \
+    --CDCMAKE_CUDA_ARCHITECTURES="${TRICKLE_CHECK_CUDA_ARCH:-89-real}" &&
+  npx cmake-js build -O build-trt-check -p "${JOBS:-2}"; } >"$OBJ/build.log" 2>&1 \
   || { tail -n 60 "$OBJ/build.log"; echo "== full build: FAILED against TensorRT $TRT_VERSION"; exit 1; }
 grep -E "TensorRT backend ON" "$OBJ/build.log" || { echo "error: the configure did not enable the TensorRT backend"; exit 1; }
 NODE_FILE=build-trt-check/Release/trickle_rt.node
@@ -92,4 +95,30 @@ TRICKLE_RT_ADDON="$ROOT/$NODE_FILE" node -e '
   const t = require(process.env.TRICKLE_RT_ADDON).capabilities().tensorrt;
   console.log("     capabilities().tensorrt =", JSON.stringify(t));
   if (!t.compiled) { console.error("FAIL: tensorrt.compiled is false"); process.exit(1); }'
+
+# The dlopen path, exercised with stub runtimes (generated here, nothing from TensorRT): a stub
+# libnvinfer.so.N exporting the three C symbols must be reported available with its version; one
+# of another major version, or one without the factory symbols, must be refused with the reason.
+STUB="$OBJ/stub"
+mkdir -p "$STUB/ok" "$STUB/major" "$STUB/nosym"
+MAJOR="$(ver MAJOR)"
+stub() {  # dir version with_factories
+  local f="$OBJ/stub-$1.c"
+  echo "int getInferLibVersion(void) { return $2; }" >"$f"
+  [[ "$3" == 1 ]] && echo "void* createInferRuntime_INTERNAL(void* l, int v) { return 0; } void* createInferBuilder_INTERNAL(void* l, int v) { return 0; }" >>"$f"
+  gcc -shared -fPIC -o "$STUB/$1/libnvinfer.so.$MAJOR" "$f"
+}
+stub ok $((MAJOR * 10000 + 702)) 1
+stub major $(((MAJOR + 1) * 10000)) 1
+stub nosym $((MAJOR * 10000)) 0
+check_stub() {  # dir expected-js-condition
+  LD_LIBRARY_PATH="$STUB/$1" TRICKLE_RT_ADDON="$ROOT/$NODE_FILE" node -e '
+    const t = require(process.env.TRICKLE_RT_ADDON).capabilities().tensorrt;
+    const ok = '"$2"';
+    console.log((ok ? "ok  " : "FAIL") + " stub '"$1"': " + JSON.stringify(t));
+    process.exit(ok ? 0 : 1);' || exit 1
+}
+check_stub ok    't.available === true && t.version === "'"$MAJOR"'.7.2"'
+check_stub major 't.available === false && /does not match the major version/.test(t.reason)'
+check_stub nosym 't.available === false && /lacks the TensorRT factory symbols/.test(t.reason)'
 echo "== full build: OK against TensorRT $TRT_VERSION"
