@@ -446,6 +446,20 @@ class TrtEngine final : public InferenceEngine {
 
 // ---- build from ONNX ------------------------------------------------------------------------------
 
+// The precision an ONNX build uses (also reported for a cached build, which was made the same way).
+std::string OnnxBuildPrecision(const EngineLoadOptions& o, const cudaDeviceProp& prop) {
+#if NV_TENSORRT_MAJOR >= 11
+  // Strongly typed: each layer runs in the precision the model declares (export the model in fp16
+  // to get fp16); there is no builder flag to lower precision.
+  (void)o;
+  (void)prop;
+  return "strongly-typed";
+#else
+  const bool fast_fp16 = prop.major > 5 || (prop.major == 5 && prop.minor >= 3);
+  return o.fp16 && fast_fp16 ? "fp16" : "fp32";
+#endif
+}
+
 std::vector<char> BuildFromOnnx(const EngineLoadOptions& o, const cudaDeviceProp& prop, EngineLoadReport* report) {
   static constexpr const char* kOp = "Engine.load(onnx)";
   std::string reason;
@@ -506,23 +520,15 @@ std::vector<char> BuildFromOnnx(const EngineLoadOptions& o, const cudaDeviceProp
   if (!unused.empty()) ThrowInvalid("inputShapes names '" + unused.begin()->first + "', which is not an input of the model", kOp);
   if (profile && config->addOptimizationProfile(profile) < 0) ThrowTrt("addOptimizationProfile failed", logger, kOp);
 
-  const bool fast_fp16 = prop.major > 5 || (prop.major == 5 && prop.minor >= 3);
-#if NV_TENSORRT_MAJOR >= 11
-  // Strongly typed: each layer runs in the precision the model declares (export the model in fp16
-  // to get fp16); there is no builder flag to lower precision.
-  report->precision = "strongly-typed";
-  (void)fast_fp16;
-#else
-  if (o.fp16 && fast_fp16) {
+  report->precision = OnnxBuildPrecision(o, prop);
+#if NV_TENSORRT_MAJOR < 11
+  if (report->precision == "fp16") {
     // kFP16 is deprecated in TensorRT 10 (strong typing is the future) but is the only way to let a
     // weakly typed fp32 ONNX model use fp16 kernels, which is what `fp16: true` asks for.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     config->setFlag(nv::BuilderFlag::kFP16);
 #pragma GCC diagnostic pop
-    report->precision = "fp16";
-  } else {
-    report->precision = "fp32";
   }
 #endif
 
@@ -575,7 +581,10 @@ std::shared_ptr<InferenceEngine> InferenceEngine::Load(const EngineLoadOptions& 
         const std::vector<char> blob = ReadFile(o.cache_path, kOp);
         engine.reset(runtime->deserializeCudaEngine(blob.data(), blob.size()));
         // An unreadable cache entry (truncated, other TensorRT build) is rebuilt and overwritten.
-        if (engine) report->source = "cache";
+        if (engine) {
+          report->source = "cache";
+          report->precision = OnnxBuildPrecision(o, prop);
+        }
       }
     }
     if (!engine) {

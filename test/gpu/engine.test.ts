@@ -62,6 +62,8 @@ describe.skipIf(!runEngines)('TensorRT engines on a GPU', () => {
     expect(engine.info.source).toBe('onnx');
     expect(engine.info.cachePath).toMatch(/add-[0-9a-f]{24}\.engine$/);
     expect(engine.info.tensorrtVersion).toBe(trt.version);
+    // TensorRT 11 networks are strongly typed; TensorRT 10 builds use fp16 (every supported GPU has it).
+    expect(engine.info.precision).toBe(trt.version!.startsWith('10.') ? 'fp16' : 'strongly-typed');
     expect(engine.inputs.map((i) => [i.name, i.dtype, [...i.shape]])).toEqual([
       ['x', 'float32', [1, 4]],
       ['y', 'float32', [1, 4]],
@@ -99,6 +101,7 @@ describe.skipIf(!runEngines)('TensorRT engines on a GPU', () => {
     using second = await Engine.load(path, { cacheDir });
     expect(second.info.source).toBe('cache');
     expect(second.info.cachePath).toBe(first.info.cachePath);
+    expect(second.info.precision).toBe(first.info.precision);
 
     const enginePath = join(dir, 'copy.engine');
     writeFileSync(enginePath, readFileSync(first.info.cachePath!));
