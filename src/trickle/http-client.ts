@@ -58,7 +58,7 @@ export function readText(res: IncomingMessage, limit = 64 * 1024): Promise<strin
 export function simpleRequest(
   url: string,
   method: string,
-  agent: HttpAgent,
+  agent: HttpAgent | false,
   headers: Record<string, string>,
   signal?: AbortSignal,
 ): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {

@@ -306,7 +306,8 @@ export class TricklePublisher {
 
   /** @internal Best-effort `DELETE {ch}/{seq}` so the server releases readers of a failed segment. */
   _dropSegment(seq: number): void {
-    simpleRequest(segmentUrl(this.url, seq), 'DELETE', this.agent, this.headers).catch(() => undefined);
+    // Its own connection: it must survive destroy() releasing the agent's sockets.
+    simpleRequest(segmentUrl(this.url, seq), 'DELETE', this.ownsAgent ? false : this.agent, { ...this.headers, Connection: 'close' }).catch(() => undefined);
   }
 }
 

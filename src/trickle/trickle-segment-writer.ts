@@ -102,13 +102,17 @@ export class TrickleSegmentWriter {
     return this.ended;
   }
 
-  /** Drops this segment: the POST is cut and `DELETE {ch}/{seq}` tells the server (best effort). */
+  /**
+   * Drops this segment: the POST is cut. If bytes were sent, `DELETE {ch}/{seq}` (best effort)
+   * tells the server to end it for its readers (go-livepeer's server would otherwise keep them
+   * waiting); a segment with no byte sent is left open for a resuming publisher to fill.
+   */
   abort(): void {
     if (this.result) return;
     this.ended = true;
     this.fatal ??= new TrickleError(ErrorCodes.ERR_ABORTED, `Segment ${this.seq} was aborted`);
     this.post.destroy();
-    this.publisher._dropSegment(this.seq);
+    if (this.bytes > 0) this.publisher._dropSegment(this.seq);
     this.result = Promise.reject(this.fatal);
     this.result.catch(() => {});
     this.publisher._untrack(this);
