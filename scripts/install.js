@@ -66,7 +66,11 @@ function missingPrerequisites() {
 
 function main() {
   const binary = usableBinary();
-  if (binary.ok) return 0;
+  if (binary.ok) {
+    // npm shows this only with --foreground-scripts (or when something fails).
+    say(`using ${path.relative(root, binary.file)}; nothing to build.`);
+    return 0;
+  }
   if (process.env.TRICKLE_RT_SKIP_INSTALL_BUILD === '1') {
     say(`${binary.reason}; not building from source (TRICKLE_RT_SKIP_INSTALL_BUILD=1).`);
     return 0;

@@ -55,11 +55,11 @@ function install(root: string, env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('scripts/install.js', () => {
-  it('uses a matching prebuild silently and builds nothing', () => {
+  it('uses a matching prebuild, says so in one line and builds nothing', () => {
     const root = packageCopy('with-prebuild', 'real');
     const r = install(root, { PATH: bareBinDir() });
     expect(r.status).toBe(0);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(`trickle-rt: using prebuilds/${process.platform}-${process.arch}/trickle-rt.node; nothing to build.\n`);
     expect(existsSync(join(root, 'build'))).toBe(false);
   });
 

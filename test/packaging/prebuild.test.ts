@@ -94,6 +94,7 @@ describe.skipIf(skipPackaging)('prebuilt binary (npm run prebuilds)', () => {
     let scratch = '';
     let app = '';
     let installed = '';
+    let installOutput = '';
 
     beforeAll(async () => {
       await ensurePrebuild();
@@ -128,18 +129,20 @@ describe.skipIf(skipPackaging)('prebuilt binary (npm run prebuilds)', () => {
       // the package's own install script runs, as it would for a user.
       const install = await run(
         'npm',
-        ['install', join(scratch, meta.filename), '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'],
+        ['install', join(scratch, meta.filename), '--prefer-offline', '--foreground-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
         { cwd: app, env: cleanEnv(), timeoutMs: 10 * 60_000 },
       );
       expect(install.code, describeFailure('npm install <tarball>', install)).toBe(0);
       installed = join(app, 'node_modules', 'trickle-rt');
+      installOutput = install.stdout + install.stderr;
     }, PREBUILD_TIMEOUT_MS);
 
     afterAll(() => {
       if (scratch) rmSync(scratch, { recursive: true, force: true });
     });
 
-    it('used the prebuild: the install script compiled nothing', () => {
+    it('used the prebuild: the install script ran and compiled nothing', () => {
+      expect(installOutput).toContain('trickle-rt: using prebuilds/linux-x64/trickle-rt.node; nothing to build.');
       expect(existsSync(join(installed, 'prebuilds', 'linux-x64', 'trickle-rt.node'))).toBe(true);
       expect(existsSync(join(installed, 'build'))).toBe(false);
     });
