@@ -44,7 +44,8 @@ export interface PipelineDecoder<V, A> {
   end(): void;
   frames(options: { signal?: AbortSignal }): AsyncIterable<PipelineDecodedItem<V, A>>;
   close(): Promise<void>;
-  stats(): { decodeErrors?: number };
+  /** `audioCodec` is non-null once the demuxer found an audio stream. */
+  stats(): { decodeErrors?: number; audioCodec?: string | null };
 }
 
 /** The encoder shape the pipeline relies on (src/media/encoder.ts). */
@@ -105,7 +106,11 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   private stallTimer: NodeJS.Timeout | undefined;
   private endReason: StreamEnd | undefined;
   private running: Promise<StreamEnd> | undefined;
-  private pendingAudio: unknown[] = [];
+  private pendingAudio: Array<{ packet: unknown } | { frame: A }> = [];
+  private firstAudio: (() => void) | undefined;
+  private readonly firstAudioSeen = new Promise<void>((resolve) => {
+    this.firstAudio = resolve;
+  });
   private readonly audioMode: 'passthrough' | 'process' | 'none';
 
   constructor(
@@ -147,6 +152,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     // No more frames: flush the encoder (or release the output side when no frame ever came).
     if (this.encoder) this.encoder.end();
     else this.encoderReady(undefined);
+    for (const item of this.pendingAudio.splice(0)) if ('frame' in item) item.frame.close();
     await output;
     return this.endReason ?? { reason: 'input_ended' };
   }
@@ -230,15 +236,32 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
 
   private async passAudioPacket(packet: unknown): Promise<void> {
     if (!this.c.request.publish_url) return;
-    // Audio that arrives before the encoder exists (it is created from the first output frame)
-    // waits in a small buffer; the encoder joins it at the first segment after it starts.
+    await this.writeAudio({ packet });
+  }
+
+  /**
+   * Audio that arrives before the encoder exists (it is created from the first output frame) waits
+   * in a small buffer (oldest dropped, frames closed); afterwards it goes straight to the encoder.
+   */
+  private async writeAudio(item: { packet: unknown } | { frame: A }): Promise<void> {
+    this.firstAudio?.();
     if (!this.encoder) {
-      this.pendingAudio.push(packet);
-      if (this.pendingAudio.length > 200) this.pendingAudio.shift();
+      this.pendingAudio.push(item);
+      if (this.pendingAudio.length > 200) {
+        const old = this.pendingAudio.shift() as { frame?: A };
+        old.frame?.close();
+      }
       return;
     }
-    await this.encoder.writeAudioPacket(packet).catch((err: unknown) => this.c.log.debug('audio packet dropped', { err }));
-    this.c.stats.audioOut();
+    try {
+      if ('packet' in item) await this.encoder.writeAudioPacket(item.packet);
+      else await this.encoder.encodeAudio(item.frame);
+      this.c.stats.audioOut();
+    } catch (err) {
+      this.c.log.debug('audio dropped', { err });
+    } finally {
+      if ('frame' in item) item.frame.close();
+    }
   }
 
   private async handleAudio(frame: A): Promise<void> {
@@ -249,14 +272,13 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       this.c.stats.add('processorErrors');
       this.c.reportError(`processAudio failed: ${errMessage(err)}`);
     }
+    let keptInput = false;
     for (const out of outputs ?? []) {
-      if (this.encoder) {
-        await this.encoder.encodeAudio(out).catch((err: unknown) => this.c.log.debug('audio frame dropped', { err }));
-        this.c.stats.audioOut();
-      }
-      if (out !== frame) out.close();
+      if (out === frame) keptInput = true;
+      if (this.c.request.publish_url) await this.writeAudio({ frame: out });
+      else out.close();
     }
-    frame.close();
+    if (!keptInput) frame.close();
   }
 
   private async prepare(frame: V): Promise<V> {
@@ -320,7 +342,15 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       this.encoderReady(this.encoder);
       const pending = this.pendingAudio;
       this.pendingAudio = [];
-      for (const packet of pending) await this.passAudioPacket(packet);
+      for (const item of pending) await this.writeAudio(item);
+      // Audio joins the output at the first segment that starts after its first packet/frame: when
+      // the input has audio, give it a moment (MPEG-TS interleaving puts it a little after the
+      // video) so that the first segment already carries it.
+      if (this.audioMode !== 'none' && pending.length === 0 && this.decoder?.stats().audioCodec) {
+        const timer = new AbortController();
+        await Promise.race([this.firstAudioSeen, delay(1000, timer.signal)]);
+        timer.abort();
+      }
     }
     await this.encoder.encode(frame);
     this.c.stats.videoOut(decodedAt);
@@ -376,6 +406,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       this.c.log.warn('drain timed out; aborting the pipeline', { drain_ms: this.c.timings.drainMs });
       this.allAbort.abort();
       this.queue.clear();
+      for (const item of this.pendingAudio.splice(0)) if ('frame' in item) item.frame.close();
       this.encoder?.destroy();
       await this.decoder?.close().catch(() => undefined);
       await this.publisher?.close().catch(() => undefined);

@@ -95,8 +95,9 @@ export class Harness {
   }
 
   /** Subscribes the output from its first segment and decodes it until EOS. */
-  output(id: string): { frames: OutputFrame[]; bytes: () => number; done: Promise<void> } {
+  output(id: string): { frames: OutputFrame[]; bytes: () => number; raw: Buffer[]; done: Promise<void> } {
     const frames: OutputFrame[] = [];
+    const raw: Buffer[] = [];
     let bytes = 0;
     const decoder = new Decoder({ device: 'cpu', audio: 'none' });
     const sub = new TrickleSubscriber(`${this.trickleUrl}/${id}-out`, { start: 0, signal: this.aborts.signal });
@@ -105,6 +106,7 @@ export class Harness {
         for await (const segment of sub) {
           for await (const chunk of segment) {
             bytes += chunk.byteLength;
+            raw.push(chunk);
             await decoder.push(chunk);
           }
         }
@@ -125,7 +127,7 @@ export class Harness {
       }
       await feed;
     })();
-    return { frames, bytes: () => bytes, done };
+    return { frames, bytes: () => bytes, raw, done };
   }
 
   /** Collects `{event, queue_event_type}` messages from `<id>-events`. */

@@ -2,12 +2,19 @@
  * End to end over real sockets: TrickleServer (as the orchestrator) → StreamServer worker with real
  * decode/encode → output decoded back; assertions on pixels, counts, events and data lines.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+
 
 import DataEmitter from '../../examples/data-emitter';
 import { createProcessor } from '../../src/processor/create-processor';
 import { createTintProcessor } from '../../src/processor/samples/tint';
 import type { VideoFrame } from '../../src/media/video-frame';
+import type { AudioFrame } from '../../src/media/audio-frame';
+import { fixturePath } from '../helpers/fixtures';
 import { dominance, fixtureBytes, Harness, until } from '../helpers/worker-harness';
 
 const harnesses: Harness[] = [];
@@ -180,5 +187,30 @@ describe('worker pipeline end to end', () => {
     expect(dominance(out.frames.at(-1)!.rgb, BLUE)).toBeGreaterThan(40);
     await until(() => events.some((e) => e.event['type'] === 'stream_stopped'), 'stream_stopped');
     expect(events.find((e) => e.event['type'] === 'stream_stopped')?.event['reason']).toBe('input_ended');
+  });
+
+  it('audio: an audio hook gets decoded frames and its output is encoded (AAC) into the output', async () => {
+    let audioFrames = 0;
+    const h = await harness(
+      createProcessor<VideoFrame, AudioFrame>({
+        inputSize: 'native',
+        audio: (frame) => {
+          audioFrames += 1;
+          return frame;
+        },
+      }),
+    );
+    await h.start('au', { max_framerate: 60 });
+    const out = h.output('au');
+    await h.publishInput('au', readFileSync(fixturePath('testsrc320Audio')));
+    await out.done;
+    expect(audioFrames).toBeGreaterThan(20); // 1 s of 48 kHz AAC = ~47 frames
+    expect(out.frames).toHaveLength(30);
+    const file = join(mkdtempSync(join(tmpdir(), 'trt-audio-')), 'out.ts');
+    writeFileSync(file, Buffer.concat(out.raw));
+    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name', '-of', 'json', file]).toString()) as {
+      streams: Array<{ codec_type: string; codec_name: string }>;
+    };
+    expect(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name).toBe('aac');
   });
 });
