@@ -232,7 +232,7 @@ async function runDemo(opts: DemoOptions): Promise<number> {
   }
 
   // ---- input: synthetic frames, encoded on the fly, published in real time ----
-  const total = Math.round(opts.seconds * opts.fps);
+  let total = Math.round(opts.seconds * opts.fps);
   const encoder = new Encoder({ gopSeconds: 1, audio: 'none' });
   const publisher = new TricklePublisher(`${trickleUrl}/${channels.subscribe_url}`, { mime: 'video/MP2T', start: 0 });
   const publishing = (async () => {
@@ -243,17 +243,26 @@ async function runDemo(opts: DemoOptions): Promise<number> {
     }
   })();
   let paramsReply: { status: number; body: Record<string, unknown> } | undefined;
-  const start = performance.now();
+  // The tint switches halfway through the input, but not before some red frames came back out: on a
+  // slow or busy machine the first output frame can take seconds (decoder probing, encoder start).
+  const half = Math.floor(total / 2);
+  const minPhaseFrames = Math.max(6, Math.ceil(opts.fps / 2));
+  let clock = performance.now();
+  let clockFrame = 0;
   for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / opts.fps;
+    const due = clock + ((i - clockFrame) * 1000) / opts.fps;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     using t = Tensor.from(syntheticFrame(i), [IN_H, IN_W, 3]);
     using frame = await VideoFrame.fromTensor(t, null, { pts: Math.round((i * 90000) / opts.fps), timeBase: [1, 90000] });
     await encoder.encode(frame);
-    if (i === Math.floor(total / 2)) {
+    if (i >= half && switchedAt === null && (output.frames >= minPhaseFrames || i >= total - 1)) {
       paramsReply = await post('/stream/params', { tint: 'blue', strength: 0.6 });
       switchedAt = output.frames;
+      // the second half of the input starts now
+      total = Math.max(total, i + 1 + (total - half));
+      clock = performance.now();
+      clockFrame = i + 1;
     }
     draw();
   }
@@ -277,25 +286,32 @@ async function runDemo(opts: DemoOptions): Promise<number> {
   }
 
   // ---- verdict from the decoded pixels ----
-  const phase = (tint: Tint, frames: typeof perFrame): PhaseResult => {
+  const isTint = (f: (typeof perFrame)[number], tint: Tint) => {
+    const d = dominantChannel(f.rgb);
+    return d.channel === CHANNEL_OF[tint] && d.margin > 40;
+  };
+  const phase = (tint: Tint, frames: typeof perFrame, skipped = 0): PhaseResult & { switchFrames?: number } => {
     const mean: [number, number, number] = [0, 0, 0];
     let dominant = 0;
     for (const f of frames) {
       for (let c = 0; c < 3; c++) mean[c] += f.rgb[c]! / frames.length;
-      const d = dominantChannel(f.rgb);
-      if (d.channel === CHANNEL_OF[tint] && d.margin > 40) dominant += 1;
+      if (isTint(f, tint)) dominant += 1;
     }
     return {
       tint,
       frames: frames.length,
       dominant,
       meanRgb: mean.map((v) => Math.round(v)) as [number, number, number],
-      // Frames around the switch may carry either tint; the clear majority must show the phase's tint.
-      ok: frames.length > 0 && dominant / frames.length >= 0.8,
+      ok: frames.length >= minPhaseFrames && dominant / frames.length >= 0.9,
+      ...(tint === 'blue' ? { switchFrames: skipped } : {}),
     };
   };
   const red = phase('red', perFrame.filter((f) => !f.afterSwitch));
-  const blue = phase('blue', perFrame.filter((f) => f.afterSwitch).slice(Math.ceil(opts.fps))); // allow 1 s for the switch
+  // Frames decoded after the params call that were processed before it (in flight) are still red:
+  // the blue phase starts at the first blue frame, and `switchFrames` says how many came before it.
+  const afterSwitch = perFrame.filter((f) => f.afterSwitch);
+  const firstBlue = afterSwitch.findIndex((f) => isTint(f, 'blue'));
+  const blue = phase('blue', firstBlue < 0 ? [] : afterSwitch.slice(firstBlue), firstBlue < 0 ? afterSwitch.length : firstBlue);
   const snap = statsAtEnd?.snapshot();
   const ok = red.ok && blue.ok && output.width === 512 && output.height === 512 && paramsReply?.status === 200;
   const summary = {
