@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <vector>
 
 extern "C" {
 #include <libavutil/hwcontext.h>
@@ -10,6 +11,7 @@ extern "C" {
 }
 
 #include "common/gpu_driver.h"
+#include "frame/cuda_device.h"
 
 namespace trickle {
 
@@ -50,7 +52,27 @@ struct StreamDecoder::Impl {
   int audio_generation = 0;
   int other_video_packets = 0;  // packets seen for a video stream other than the selected one
   int other_video_index = -1;
-  bool await_keyframe = false;  // after a decode error: drop output until the next keyframe
+  // Corruption tracking by packet sequence number (carried from packet to frame): after damage at
+  // packet `corrupt_seq`, frames decoded from that packet on are dropped until a keyframe; frames
+  // from earlier packets still inside the decoder (frame threading delay) are delivered.
+  int64_t packet_seq = 0;
+  int64_t corrupt_seq = INT64_MAX;
+  void MarkCorrupt(int64_t seq) { corrupt_seq = std::min(corrupt_seq, seq); }
+  static void SetSeq(AVPacket* pkt, int64_t seq) {
+#if LIBAVCODEC_VERSION_MAJOR >= 60
+    pkt->opaque = reinterpret_cast<void*>(static_cast<intptr_t>(seq));
+#else
+    pkt->pos = seq;
+#endif
+  }
+  int64_t FrameSeq(const AVFrame* f) const {
+#if LIBAVCODEC_VERSION_MAJOR >= 60
+    const int64_t seq = static_cast<int64_t>(reinterpret_cast<intptr_t>(f->opaque));
+    return seq > 0 ? seq : packet_seq;
+#else
+    return f->pkt_pos > 0 ? f->pkt_pos : packet_seq;
+#endif
+  }
   int last_width = 0, last_height = 0;
   UniqueAVFrame scratch = MakeAVFrame();
   bool stop = false;
@@ -98,17 +120,13 @@ struct StreamDecoder::Impl {
     else if (index < 0 || index >= static_cast<int>(drv.devices.size())) reason = "no CUDA device " + std::to_string(index);
     else if (!drv.devices[index].nvdec.available) reason = drv.devices[index].nvdec.reason;
     if (reason.empty()) {
-      AVBufferRef* dev = nullptr;
-      const std::string name = std::to_string(index);
-      int ret = av_hwdevice_ctx_create(&dev, AV_HWDEVICE_TYPE_CUDA, name.c_str(), nullptr, 0);
-      if (ret < 0) {
-        reason = "av_hwdevice_ctx_create(cuda) failed: " + AvErrorString(ret);
-      } else {
-        // VideoFrame reads the device index back from user_opaque (index + 1; 0 = unknown).
-        reinterpret_cast<AVHWDeviceContext*>(dev->data)->user_opaque =
-            reinterpret_cast<void*>(static_cast<intptr_t>(index + 1));
-        hw_device.reset(dev);
+      // The process-wide FFmpeg CUDA device (primary context, device+1 in user_opaque), shared with
+      // the tensor ops and NVENC (docs/frames.md, context rule).
+      try {
+        hw_device = CudaHwDeviceRef(index);
         hw_device_index = index;
+      } catch (const NativeException& e) {
+        reason = e.error().message;
       }
     }
     if (!reason.empty()) {
@@ -237,17 +255,18 @@ struct StreamDecoder::Impl {
 
   bool DeliverVideo(AVFrame* frame) {
     const bool key = IsKeyFrame(frame);
+    const int64_t seq = FrameSeq(frame);
     if (frame->decode_error_flags != 0) {
       UpdateStats([](StreamDecoderStats& s) { ++s.decode_errors; ++s.dropped_frames; });
-      await_keyframe = true;
+      MarkCorrupt(seq);
       return true;
     }
-    if (await_keyframe) {
+    if (seq >= corrupt_seq) {
       if (!key) {
         UpdateStats([](StreamDecoderStats& s) { ++s.dropped_frames; });
         return true;
       }
-      await_keyframe = false;
+      corrupt_seq = INT64_MAX;  // recovered at this keyframe
     }
     auto lease = self->pool_->Acquire([this] { return self->cancelled_.load(); });
     if (!lease) return false;
@@ -269,14 +288,15 @@ struct StreamDecoder::Impl {
   }
 
   // Sends one packet (nullptr: flush) and delivers every frame it yields. Returns false to stop.
-  bool DecodeVideo(const AVPacket* pkt) {
+  bool DecodeVideo(AVPacket* pkt) {
+    if (pkt) SetSeq(pkt, ++packet_seq);
     const auto t0 = std::chrono::steady_clock::now();
     int ret = avcodec_send_packet(video_ctx.get(), pkt);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     UpdateStats([&](StreamDecoderStats& s) { s.decode_ms += ms; });
     if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
       UpdateStats([](StreamDecoderStats& s) { ++s.decode_errors; });
-      await_keyframe = true;
+      MarkCorrupt(packet_seq);
     }
     return DrainVideo();
   }
@@ -290,7 +310,7 @@ struct StreamDecoder::Impl {
       if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return true;
       if (ret < 0) {
         UpdateStats([](StreamDecoderStats& s) { ++s.decode_errors; });
-        await_keyframe = true;
+        MarkCorrupt(packet_seq);
         return true;
       }
       bool ok = DeliverVideo(scratch.get());
@@ -344,13 +364,58 @@ struct StreamDecoder::Impl {
     OpenVideo(index);
     other_video_packets = 0;
     other_video_index = -1;
-    await_keyframe = true;
+    MarkCorrupt(packet_seq + 1);
     UpdateStats([](StreamDecoderStats& s) { ++s.resets; });
     return true;
   }
 
+  // A packet the demuxer flagged corrupt (MPEG-TS continuity error) is held, with the next one,
+  // until the packets that follow show where the damage is. The demuxer flags the PES it is
+  // assembling when the error shows up, and the H.264 parser hands that flag to the access unit
+  // before; so a discontinuity exactly at a keyframe (concatenated streams, a restarted sender: the
+  // normal trickle case) flags a complete frame up to two packets *before* the keyframe, and that
+  // frame is fine. When no keyframe follows within two packets, data was really lost: output stops
+  // at the flagged packet and resumes at the next keyframe.
+  std::vector<UniqueAVPacket> held;
+  bool FlushHeld(bool damaged) {
+    if (held.empty()) return true;
+    if (damaged) {
+      MarkCorrupt(packet_seq + 1);  // the first held packet (sequences are assigned in DecodeVideo)
+      UpdateStats([](StreamDecoderStats& s) { ++s.demux_errors; });
+    }
+    std::vector<UniqueAVPacket> packets;
+    packets.swap(held);
+    for (auto& p : packets) {
+      if (!DecodeVideo(p.get())) return false;
+    }
+    return true;
+  }
+  bool DecodeVideoChecked(AVPacket* pkt) {
+    const bool key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+    if (!held.empty()) {
+      if (key) {
+        if (!FlushHeld(false)) return false;
+      } else {
+        UniqueAVPacket p(av_packet_clone(pkt));
+        if (!p) return FlushHeld(true) && DecodeVideo(pkt);
+        held.push_back(std::move(p));
+        return held.size() < 3 || FlushHeld(true);
+      }
+    }
+    if ((pkt->flags & AV_PKT_FLAG_CORRUPT) && !key) {
+      UniqueAVPacket p(av_packet_clone(pkt));
+      if (p) {
+        held.push_back(std::move(p));
+        return true;
+      }
+      MarkCorrupt(packet_seq + 1);
+    }
+    return DecodeVideo(pkt);
+  }
+
   bool DrainFlush() {
     if (!video_ctx) return true;
+    if (!FlushHeld(true)) return false;
     return DecodeVideo(nullptr);
   }
 
@@ -377,11 +442,11 @@ struct StreamDecoder::Impl {
           DrainFlush();
           video_ctx.reset();
           OpenVideo(video_index);
-          await_keyframe = true;
+          MarkCorrupt(packet_seq + 1);
           UpdateStats([](StreamDecoderStats& s) { ++s.resets; });
         }
         other_video_packets = 0;
-        ok = DecodeVideo(pkt.get());
+        ok = DecodeVideoChecked(pkt.get());
       } else if (pkt->stream_index == audio_index) {
         if (self->options_.audio_packets && audio_info) {
           auto ap = std::make_shared<AudioPacket>();
@@ -401,6 +466,8 @@ struct StreamDecoder::Impl {
     }
     if (self->cancelled_) return;
     // End of input: flush the decoders so their delayed frames come out.
+    // The stream ended right after a damaged packet: decode what is held as damaged.
+    if (video_ctx && !FlushHeld(true)) return;
     if (video_ctx && !DecodeVideo(nullptr)) return;
     if (audio_ctx) DecodeAudio(nullptr);
   }

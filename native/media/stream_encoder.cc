@@ -15,6 +15,8 @@ extern "C" {
 }
 
 #include "common/gpu_driver.h"
+#include "frame/copy_counters.h"
+#include "frame/cuda_device.h"
 
 namespace trickle {
 
@@ -167,6 +169,8 @@ struct StreamEncoder::Impl {
       const AVPixelFormat src = first.pixel_format();
       enc_sw_format = (src == AV_PIX_FMT_NV12) ? AV_PIX_FMT_NV12 : AV_PIX_FMT_YUV420P;
       ctx->pix_fmt = enc_sw_format;
+      // NVENC from host frames still runs in the process-wide primary context of its device.
+      if (nvenc) ctx->hw_device_ctx = CudaHwDeviceRef(first.device() >= 0 ? first.device() : 0).release();
     }
     AVDictionary* o = nullptr;
     if (nvenc) {
@@ -271,6 +275,7 @@ struct StreamEncoder::Impl {
     downloaded->height = src->height;
     const int bytes = av_image_get_buffer_size(static_cast<AVPixelFormat>(downloaded->format), src->width, src->height, 1);
     const double ms = MsSince(t0);
+    CountCopy(CopyKind::kDeviceToHost, static_cast<size_t>(std::max(0, bytes)));
     Stats([&](StreamEncoderStats& s) {
       ++s.downloads;
       s.download_bytes += std::max(0, bytes);
