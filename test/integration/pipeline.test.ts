@@ -213,4 +213,25 @@ describe('worker pipeline end to end', () => {
     };
     expect(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name).toBe('aac');
   });
+
+  it('garbage input ends that stream with an error; a stream beside it is unaffected', async () => {
+    const h = await harness(createTintProcessor(), { capacity: 2 });
+    await h.start('bad', { max_framerate: 60 });
+    await h.start('good', { tint: 'red', max_framerate: 60 });
+    const badEvents = h.events('bad');
+    const badOut = h.output('bad');
+    const goodOut = h.output('good');
+    const garbage = Buffer.alloc(300_000);
+    for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 2654435761) >>> 24;
+    await Promise.all([h.publishInput('bad', garbage), h.publishInput('good', fixtureBytes())]);
+    await Promise.all([badOut.done, goodOut.done]);
+    expect(badOut.frames).toHaveLength(0);
+    expect(goodOut.frames).toHaveLength(60);
+    for (const f of goodOut.frames) expect(dominance(f.rgb, RED)).toBeGreaterThan(40);
+    await until(() => badEvents.some((e) => e.event['type'] === 'stream_stopped'), 'stream_stopped of the bad stream');
+    expect(badEvents.find((e) => e.event['type'] === 'stream_stopped')!.event).toMatchObject({ reason: 'error', error: expect.stringMatching(/^decode: .*not a readable media container/) });
+    expect(badEvents.some((e) => e.event['type'] === 'error' && /^decode failed/.test(String(e.event['message'])))).toBe(true);
+    await until(() => h.server.streams().length === 0, 'both streams to end');
+    expect(((await (await fetch(`${h.server.url}/health`)).json()) as { status: string }).status).toBe('IDLE');
+  });
 });
