@@ -24,7 +24,8 @@ export default createProcessor<VideoFrame>({
     const strength = Math.min(1, Math.max(0, Number(ctx.params['strength'] ?? 0.6)));
 
     using t = await frame.toTensor({ layout: 'nhwc', dtype: 'uint8' }); // [1, H, W, 3] RGB
-    const rgb = t.data as Uint8Array;
+    using host = await t.toHost(); // GPU: one device→host copy; CPU: the same memory
+    const rgb = host.data as Uint8Array;
     for (let i = 0; i < rgb.length; i += 3) {
       for (let c = 0; c < 3; c++) {
         const v = rgb[i + c]!;

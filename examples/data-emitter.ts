@@ -22,7 +22,8 @@ class BrightnessReporter extends FrameProcessor<VideoFrame> {
     const every = Number(ctx.params['every'] ?? 12);
     if (n % every === 0) {
       using thumb = await frame.toTensor({ layout: 'nhwc', dtype: 'uint8', size: [32, 32] });
-      const px = thumb.data as Uint8Array;
+      using host = await thumb.toHost(); // the 32×32 thumbnail is made on the GPU for GPU frames
+      const px = host.data as Uint8Array;
       let sum = 0;
       for (let i = 0; i < px.length; i += 3) sum += 0.299 * px[i]! + 0.587 * px[i + 1]! + 0.114 * px[i + 2]!;
       const brightness = Math.round((sum / (px.length / 3)) * 10) / 10;

@@ -17,7 +17,8 @@ export default createProcessor<VideoFrame>({
     // [1, 3, H, W] float32 in 0..1 (mean 0, std 1: no normalisation)
     using input = await frame.toTensor({ layout: 'nchw', dtype: 'float32' });
     const [, , h, w] = input.shape as [number, number, number, number];
-    const x = input.data as Float32Array;
+    using host = await input.toHost(); // GPU frames: one device→host copy
+    const x = host.data as Float32Array;
     const plane = h * w;
     const y = new Float32Array(3 * plane);
     for (let i = 0; i < plane; i++) {

@@ -44,7 +44,9 @@ export function createTintProcessor(): FrameProcessor<VideoFrame> {
       const { tint, strength } = tintSettings(ctx.params);
       if (tint === 'none') return frame;
       using t = await frame.toTensor({ layout: 'nhwc', dtype: 'uint8' });
-      const rgb = t.data as Uint8Array;
+      // GPU frames give CUDA tensors: one device→host copy to touch the bytes in JS (CPU: shared, no copy).
+      using host = await t.toHost();
+      const rgb = host.data as Uint8Array;
       tintRgb(rgb, tint, strength);
       using out = Tensor.from(rgb, t.shape);
       return await VideoFrame.fromTensor(out, frame);
