@@ -79,7 +79,25 @@ function shim(args) {
   const cudaArchs = process.env.CMAKE_CUDA_ARCHITECTURES || RELEASE_CUDA_ARCHITECTURES;
   const cuda = process.env.TRICKLE_CUDA || 'ON';
   const jobs = process.env.JOBS || String(os.availableParallelism ? os.availableParallelism() : os.cpus().length);
-  if (process.env.TRICKLE_PREBUILD_CLEAN === '1') fs.rmSync(cmakeBuild, { recursive: true, force: true });
+  const defines = [
+    `--CDTRICKLE_FFMPEG_PREFIX=${prefix}`,
+    `--CDTRICKLE_CUDA=${cuda}`,
+    `--CDCMAKE_CUDA_ARCHITECTURES=${cudaArchs}`,
+    // TensorRT support is compiled in only when its headers are given (the runtime is dlopen'ed).
+    `--CDTRICKLE_TENSORRT_ROOT=${process.env.TRICKLE_TENSORRT_ROOT || ''}`,
+    '--CDTRICKLE_SANITIZE=OFF',
+  ];
+  // cmake-js compile reuses an existing configuration and ignores changed --CD values, so a build
+  // folder configured with other values (another FFmpeg prefix, other architectures) starts over.
+  const argsFile = path.join(cmakeBuild, '.trickle-prebuild-args');
+  const wanted = JSON.stringify({ arch, defines });
+  let previous = '';
+  try {
+    previous = fs.readFileSync(argsFile, 'utf8');
+  } catch {
+    // not configured yet
+  }
+  if (process.env.TRICKLE_PREBUILD_CLEAN === '1' || previous !== wanted) fs.rmSync(cmakeBuild, { recursive: true, force: true });
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
   run(process.execPath, [
     cmakeJs, 'compile',
@@ -89,13 +107,9 @@ function shim(args) {
     '--config', 'Release',
     '--parallel', jobs,
     '--log-level', 'error',
-    `--CDTRICKLE_FFMPEG_PREFIX=${prefix}`,
-    `--CDTRICKLE_CUDA=${cuda}`,
-    `--CDCMAKE_CUDA_ARCHITECTURES=${cudaArchs}`,
-    // TensorRT support is compiled in only when its headers are given (the runtime is dlopen'ed).
-    `--CDTRICKLE_TENSORRT_ROOT=${process.env.TRICKLE_TENSORRT_ROOT || ''}`,
-    '--CDTRICKLE_SANITIZE=OFF',
+    ...defines,
   ]);
+  fs.writeFileSync(argsFile, wanted);
   const built = path.join(cmakeBuild, 'Release', 'trickle_rt.node');
   const dest = path.join(process.cwd(), 'build', 'Release');
   fs.rmSync(dest, { recursive: true, force: true });
