@@ -9,24 +9,15 @@ export function trickleTransport(): TransportFactory {
   return {
     publisher(url, { mimeType, signal }): ChannelPublisher {
       const pub = new TricklePublisher(url, { mime: mimeType, signal });
-      let used = false;
       return {
         async next() {
-          used = true;
           const writer = await pub.next();
           return {
             write: (chunk) => writer.write(chunk),
             close: () => writer.end(),
           };
         },
-        async close() {
-          if (used) return pub.close();
-          // Nothing was ever published (e.g. the input held no decodable frame): the publisher has
-          // no session to close, but downstream must still see EOS, so DELETE the channel here.
-          await pub.close();
-          const res = await fetch(url, { method: 'DELETE', signal: AbortSignal.timeout(5000) }).catch(() => undefined);
-          await res?.arrayBuffer().catch(() => undefined);
-        },
+        close: () => pub.close(),
       };
     },
     subscriber(url, { start, signal }): ChannelSubscriber {

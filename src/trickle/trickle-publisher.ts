@@ -224,12 +224,13 @@ export class TricklePublisher {
       this.release();
       return;
     }
-    const wasStarted = this.stateValue === 'running';
     this.stateValue = 'closing';
     await this.starting?.catch(() => {});
     // Segments still open are ended with what they have; all are awaited.
     await Promise.allSettled([...this.writers].map((w) => w.end()));
-    if (this.deleteOnClose && (wasStarted || this.starting) && !this.failure) {
+    // DELETE even when nothing was published: downstream must see EOS either way (a stream whose
+    // input held no decodable frame still ends its output channel).
+    if (this.deleteOnClose && !this.failure) {
       await simpleRequest(this.url.toString(), 'DELETE', this.agent, this.headers, this.signal).catch(() => undefined);
     }
     this.release();

@@ -108,6 +108,17 @@ describe('TricklePublisher → TrickleServer → TrickleSubscriber', () => {
     expect(sub.endReason).toBe('eos');
   });
 
+  it('close() of a publisher that never published still DELETEs the channel: a waiting subscriber sees EOS', async () => {
+    const { base } = await trickle();
+    const sub = subscriber(`${base}/ch`, { start: -1 });
+    const received = collect(sub);
+    const pub = publisher(`${base}/ch`);
+    await pub.close();
+    expect(pub.state).toBe('closed');
+    expect(await received).toEqual([]);
+    expect(sub.endReason).toBe('eos');
+  });
+
   it('streams: a subscriber sees the first bytes of a segment before the publisher ends it', async () => {
     const { base, server } = await trickle();
     const sub = subscriber(`${base}/ch`, { start: -1 });
