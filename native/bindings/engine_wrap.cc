@@ -16,6 +16,7 @@
 
 #include "bindings/bindings.h"
 #include "bindings/class_registry.h"
+#include "bindings/promise_worker.h"
 #include "bindings/tensor_wrap.h"
 #include "common/js_error.h"
 #include "infer/inference_engine.h"
@@ -25,50 +26,6 @@ namespace {
 
 struct EngineTag {};
 using EngineCtor = ConstructorRegistry<EngineTag>;
-
-// Settles a promise from a worker's result; Execute() stores a NativeError on failure.
-class EngineWorker : public Napi::AsyncWorker {
- public:
-  EngineWorker(Napi::Env env, const char* name) : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
- protected:
-  virtual void Run() = 0;
-  virtual Napi::Value Result(Napi::Env env) = 0;
-
-  void Execute() override {
-    try {
-      Run();
-    } catch (const NativeException& e) {
-      error_ = e.error();
-      failed_ = true;
-    } catch (const std::bad_alloc&) {
-      error_ = NativeError{"ERR_OUT_OF_MEMORY", "out of memory", "", 0, false};
-      failed_ = true;
-    } catch (const std::exception& e) {
-      error_ = NativeError{"ERR_NATIVE", e.what(), "", 0, false};
-      failed_ = true;
-    }
-  }
-  void OnOK() override {
-    Napi::HandleScope scope(Env());
-    if (failed_) {
-      deferred_.Reject(ToJsError(Env(), error_).Value());
-      return;
-    }
-    try {
-      deferred_.Resolve(Result(Env()));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  NativeError error_;
-  bool failed_ = false;
-};
 
 Napi::Array ShapeToJs(Napi::Env env, const std::vector<int64_t>& shape) {
   Napi::Array a = Napi::Array::New(env, shape.size());
@@ -153,10 +110,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
   Napi::Value IsClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !engine_); }
 
-  class RunWorker : public EngineWorker {
+  class RunWorker : public PromiseWorker {
    public:
     RunWorker(Napi::Env env, std::shared_ptr<InferenceEngine> engine, std::vector<EngineFeed> feeds, EngineStream stream)
-        : EngineWorker(env, "trickle.Engine.run"), engine_(std::move(engine)), feeds_(std::move(feeds)), stream_(stream) {}
+        : PromiseWorker(env, "trickle.Engine.run"), engine_(std::move(engine)), feeds_(std::move(feeds)), stream_(stream) {}
 
    protected:
     void Run() override { outputs_ = engine_->Run(feeds_, stream_); }
@@ -206,19 +163,16 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     } else {
       stream.name = info[1].As<Napi::String>().Utf8Value();
     }
-    auto* worker = new RunWorker(env, std::move(engine), std::move(feeds), std::move(stream));
-    Napi::Promise p = worker->Promise();
-    worker->Queue();
-    return p;
+    return PromiseWorker::Launch(new RunWorker(env, std::move(engine), std::move(feeds), std::move(stream)));
   }
 
   std::shared_ptr<InferenceEngine> engine_;
   EngineLoadReport report_;
 };
 
-class LoadWorker : public EngineWorker {
+class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, EngineLoadOptions options) : EngineWorker(env, "trickle.Engine.load"), options_(std::move(options)) {}
+  LoadWorker(Napi::Env env, EngineLoadOptions options) : PromiseWorker(env, "trickle.Engine.load"), options_(std::move(options)) {}
 
  protected:
   void Run() override { engine_ = InferenceEngine::Load(options_, &report_); }
@@ -265,10 +219,7 @@ Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
       opts.input_shapes[name] = std::move(shape);
     }
   }
-  auto* worker = new LoadWorker(env, std::move(opts));
-  Napi::Promise p = worker->Promise();
-  worker->Queue();
-  return p;
+  return PromiseWorker::Launch(new LoadWorker(env, std::move(opts)));
 }
 
 }  // namespace

@@ -3,51 +3,13 @@
 #include <napi.h>
 
 #include "bindings/bindings.h"
+#include "bindings/promise_worker.h"
 #include "common/js_error.h"
 #include "cuda/cuda_runtime_info.h"
 #include "media/buffer_summary.h"
 
 namespace trickle {
 namespace {
-
-// Base for AsyncWorkers that settle a promise: Execute() stores a NativeError on failure and the
-// JS-thread side turns it into a JS error.
-class PromiseWorker : public Napi::AsyncWorker {
- public:
-  explicit PromiseWorker(Napi::Env env, const char* name)
-      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
- protected:
-  virtual void Run() = 0;
-  virtual Napi::Value Result(Napi::Env env) = 0;
-
-  void Execute() override {
-    try {
-      Run();
-    } catch (const NativeException& e) {
-      error_ = e.error();
-      failed_ = true;
-    } catch (const std::exception& e) {
-      error_ = NativeError{"ERR_NATIVE", e.what(), "", 0, false};
-      failed_ = true;
-    }
-  }
-  void OnOK() override {
-    Napi::HandleScope scope(Env());
-    if (failed_) {
-      deferred_.Reject(ToJsError(Env(), error_).Value());
-    } else {
-      deferred_.Resolve(Result(Env()));
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  NativeError error_;
-  bool failed_ = false;
-};
 
 class SummarizeVideoWorker : public PromiseWorker {
  public:
@@ -100,10 +62,7 @@ class CudaSelfTestWorker : public PromiseWorker {
 Napi::Value SummarizeVideoJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsBuffer()) ThrowTypeError(env, "summarizeVideo expects a Buffer");
-  auto* worker = new SummarizeVideoWorker(env, info[0].As<Napi::Buffer<uint8_t>>());
-  Napi::Promise p = worker->Promise();
-  worker->Queue();
-  return p;
+  return PromiseWorker::Launch(new SummarizeVideoWorker(env, info[0].As<Napi::Buffer<uint8_t>>()));
 }
 
 Napi::Value CudaColorSelfTestJs(const Napi::CallbackInfo& info) {
@@ -111,11 +70,9 @@ Napi::Value CudaColorSelfTestJs(const Napi::CallbackInfo& info) {
   if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
     ThrowTypeError(env, "cudaColorSelfTest expects (device, width, height)");
   }
-  auto* worker = new CudaSelfTestWorker(env, info[0].As<Napi::Number>().Int32Value(),
-                                        info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value());
-  Napi::Promise p = worker->Promise();
-  worker->Queue();
-  return p;
+  return PromiseWorker::Launch(new CudaSelfTestWorker(env, info[0].As<Napi::Number>().Int32Value(),
+                                                      info[1].As<Napi::Number>().Int32Value(),
+                                                      info[2].As<Napi::Number>().Int32Value()));
 }
 
 }  // namespace
