@@ -1,19 +1,16 @@
 // JS binding of StreamDecoder: `new Decoder(options, onEvent)` with push/end/cancel/ack/stats.
 // JS thread only, except the StreamDecoderSink methods, which run on the decode thread and talk to
-// JS only through the ThreadSafeFunction.
-//
-// Lifetime: while the decode thread runs, the wrapper holds a reference to itself (so GC cannot
-// collect it) and the TSFN keeps the event loop alive. The thread's last act is the 'end' event and
-// releasing the TSFN; the TSFN finalizer (JS thread) joins the thread and drops the self reference.
-// An env cleanup hook cancels and joins a decoder still running at process exit / worker exit.
+// JS only through the ThreadSafeFunction. Lifetime and delivery: pipeline_wrap.h.
 #include <napi.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "bindings/bindings.h"
-#include "bindings/media_delivery.h"
+#include "bindings/frame_wrap.h"
 #include "bindings/media_handles.h"
+#include "bindings/pipeline_wrap.h"
 #include "common/js_error.h"
 #include "media/stream_decoder.h"
 
@@ -31,20 +28,7 @@ struct DecoderEvent {
   NativeError error;
 };
 
-class DecoderWrap;
-void CallJs(Napi::Env env, Napi::Function callback, DecoderWrap* context, DecoderEvent* event);
-using DecoderTsfn = Napi::TypedThreadSafeFunction<DecoderWrap, DecoderEvent, CallJs>;
-
-int IntOption(Napi::Object o, const char* key, int fallback) {
-  Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
-}
-bool BoolOption(Napi::Object o, const char* key, bool fallback) {
-  Napi::Value v = o.Get(key);
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : fallback;
-}
-
-class DecoderWrap : public Napi::ObjectWrap<DecoderWrap>, public StreamDecoderSink {
+class DecoderWrap : public PipelineWrap<DecoderWrap, StreamDecoder, DecoderEvent>, public StreamDecoderSink {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function ctor = DefineClass(env, "NativeDecoder",
@@ -54,14 +38,14 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap>, public StreamDecoderSi
     exports.Set("Decoder", ctor);
   }
 
-  explicit DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecoderWrap>(info) {
+  explicit DecoderWrap(const Napi::CallbackInfo& info) : PipelineWrap(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
       ThrowTypeError(env, "Decoder expects (options, onEvent)");
     }
     Napi::Object o = info[0].As<Napi::Object>();
     StreamDecoderOptions opts;
-    const std::string device = o.Get("device").IsString() ? o.Get("device").As<Napi::String>().Utf8Value() : "auto";
+    const std::string device = StringOption(o, "device", "auto");
     if (device == "auto") {
       opts.device = DecodeDevice::kAuto;
     } else if (device == "cpu") {
@@ -78,30 +62,13 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap>, public StreamDecoderSi
     opts.audio_frames = BoolOption(o, "audioFrames", true);
     opts.audio_packets = BoolOption(o, "audioPackets", false);
     opts.threads = IntOption(o, "threads", 0);
-    if (o.Get("format").IsString()) opts.format = o.Get("format").As<Napi::String>().Utf8Value();
+    opts.format = StringOption(o, "format", opts.format);
     const int max_queue = IntOption(o, "maxQueue", 4);
     if (opts.pool_size < 1 || max_queue < 1) ThrowTypeError(env, "poolSize and maxQueue must be >= 1");
-    gate_ = std::make_unique<CreditGate>(max_queue);
-    try {
-      decoder_ = std::make_unique<StreamDecoder>(opts, this);
-    } catch (const NativeException& e) {
-      throw ToJsError(env, e.error());
-    }
-    tsfn_ = DecoderTsfn::New(env, info[1].As<Napi::Function>(), "trickle.Decoder", 0, 1, this,
-                             [](Napi::Env, DecoderWrap* self, DecoderWrap*) { self->OnTsfnFinalize(); }, this);
-    self_ref_ = Napi::Persistent(info.This().As<Napi::Object>());
-    napi_add_env_cleanup_hook(env, &DecoderWrap::EnvCleanup, this);
-    cleanup_hook_ = true;
-    decoder_->Start();
+    StartPipeline(info, "trickle.Decoder", max_queue, [&] { return std::make_unique<StreamDecoder>(opts, this); });
   }
 
-  ~DecoderWrap() override {
-    if (decoder_) {
-      decoder_->Cancel();
-      gate_->Cancel();
-      decoder_->Join();
-    }
-  }
+  ~DecoderWrap() override { Stop(); }
 
   // ---- StreamDecoderSink (decode thread) ----
   bool OnVideo(VideoFramePtr frame) override {
@@ -119,107 +86,40 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap>, public StreamDecoderSi
     e->packet = std::move(packet);
     return Send(e, true);
   }
-  void OnWritable() override { Send(new DecoderEvent(DecoderEvent::kWritable), false); }
-  void OnEnd(const NativeError* error) override {
-    auto* e = new DecoderEvent(DecoderEvent::kEnd);
-    if (error) {
-      e->has_error = true;
-      e->error = *error;
-    }
-    Send(e, false);
-    tsfn_.Release();
-  }
+  void OnWritable() override { SendWritable(); }
+  void OnEnd(const NativeError* error) override { SendEnd(error); }
 
-  void Deliver(Napi::Env env, Napi::Function callback, DecoderEvent* e) {
-    std::unique_ptr<DecoderEvent> event(e);
-    if (!env || callback.IsEmpty()) return;
-    Napi::HandleScope scope(env);
-    try {
-      Dispatch(env, callback, event.get());
-    } catch (const Napi::Error& err) {
-      // The TypeScript handler threw: surface it as an uncaught exception, never swallow it.
-      napi_fatal_exception(env, err.Value());
-    }
-  }
-
-  void Dispatch(Napi::Env env, Napi::Function callback, DecoderEvent* event) {
-    switch (event->kind) {
+  // JS thread (PipelineWrap::Deliver).
+  void Dispatch(Napi::Env env, Napi::Function callback, DecoderEvent& event) {
+    switch (event.kind) {
       case DecoderEvent::kVideo:
-        callback.Call({Napi::String::New(env, "video"), VideoFrameToJs(env, std::move(event->video))});
+        callback.Call({Napi::String::New(env, "video"), VideoFrameToJs(env, std::move(event.video))});
         break;
       case DecoderEvent::kAudio:
-        callback.Call({Napi::String::New(env, "audio"), AudioToJs(env, std::move(event->audio))});
+        callback.Call({Napi::String::New(env, "audio"), AudioToJs(env, std::move(event.audio))});
         break;
       case DecoderEvent::kAudioPacket:
-        callback.Call({Napi::String::New(env, "audioPacket"), AudioPacketToJs(env, std::move(event->packet))});
+        callback.Call({Napi::String::New(env, "audioPacket"), AudioPacketToJs(env, std::move(event.packet))});
         break;
       case DecoderEvent::kWritable:
         callback.Call({Napi::String::New(env, "writable"), env.Undefined()});
         break;
       case DecoderEvent::kEnd:
         callback.Call({Napi::String::New(env, "end"),
-                       event->has_error ? Napi::Value(NativeErrorToJsValue(env, event->error)) : env.Undefined()});
+                       event.has_error ? Napi::Value(NativeErrorToJsValue(env, event.error)) : env.Undefined()});
         break;
     }
   }
 
  private:
-  // Counted events take a credit first (backpressure); control events do not.
-  bool Send(DecoderEvent* e, bool counted) {
-    if (counted && !gate_->Acquire()) {
-      delete e;
-      return false;
-    }
-    if (tsfn_.NonBlockingCall(e) != napi_ok) {
-      delete e;
-      return false;
-    }
-    return true;
-  }
-
-  void OnTsfnFinalize() {
-    decoder_->Join();
-    RemoveCleanupHook();
-    self_ref_.Reset();
-  }
-
-  void RemoveCleanupHook() {
-    if (cleanup_hook_) {
-      napi_remove_env_cleanup_hook(Env(), &DecoderWrap::EnvCleanup, this);
-      cleanup_hook_ = false;
-    }
-  }
-
-  static void EnvCleanup(void* arg) {
-    auto* self = static_cast<DecoderWrap*>(arg);
-    self->cleanup_hook_ = false;
-    self->decoder_->Cancel();
-    self->gate_->Cancel();
-    self->decoder_->Join();
-  }
-
   Napi::Value Push(const Napi::CallbackInfo& info) {
     if (info.Length() < 1 || !info[0].IsTypedArray()) ThrowTypeError(info.Env(), "push expects a Buffer or Uint8Array");
     Napi::Uint8Array a = info[0].As<Napi::Uint8Array>();
-    return Napi::Boolean::New(info.Env(), decoder_->Push(a.Data(), a.ByteLength()));
-  }
-  Napi::Value End(const Napi::CallbackInfo& info) {
-    decoder_->End();
-    return info.Env().Undefined();
-  }
-  Napi::Value Cancel(const Napi::CallbackInfo& info) {
-    decoder_->Cancel();
-    gate_->Cancel();
-    return info.Env().Undefined();
-  }
-  Napi::Value Ack(const Napi::CallbackInfo& info) {
-    gate_->Release(info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1);
-    return info.Env().Undefined();
+    return Napi::Boolean::New(info.Env(), core().Push(a.Data(), a.ByteLength()));
   }
   Napi::Value GetStats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    const StreamDecoderStats s = decoder_->Stats();
-    const FramePoolStats p = decoder_->pool()->Stats();
+    const StreamDecoderStats s = core().Stats();
     Napi::Object o = Napi::Object::New(env);
     o.Set("bytesIn", static_cast<double>(s.bytes_in));
     o.Set("videoFrames", static_cast<double>(s.video_frames));
@@ -237,31 +137,11 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap>, public StreamDecoderSi
     o.Set("width", s.width);
     o.Set("height", s.height);
     if (!s.hw_fallback_reason.empty()) o.Set("hardwareFallbackReason", s.hw_fallback_reason);
-    Napi::Object pool = Napi::Object::New(env);
-    pool.Set("capacity", p.capacity);
-    pool.Set("live", p.live);
-    pool.Set("free", p.free);
-    pool.Set("leaked", static_cast<double>(p.leaked));
-    pool.Set("acquiredTotal", static_cast<double>(p.acquired_total));
-    o.Set("pool", pool);
-    o.Set("queued", gate_->outstanding());
+    o.Set("pool", FramePoolStatsToJs(env, core().pool()->Stats()));
+    o.Set("queued", queued());
     return o;
   }
-
-  std::unique_ptr<CreditGate> gate_;
-  std::unique_ptr<StreamDecoder> decoder_;
-  DecoderTsfn tsfn_;
-  Napi::ObjectReference self_ref_;
-  bool cleanup_hook_ = false;
 };
-
-void CallJs(Napi::Env env, Napi::Function callback, DecoderWrap* context, DecoderEvent* event) {
-  if (!context) {
-    delete event;
-    return;
-  }
-  context->Deliver(env, callback, event);
-}
 
 }  // namespace
 

@@ -2,8 +2,7 @@
 // writeAudioPacket/end/cancel/ack/stats. JS thread only, except the StreamEncoderSink methods, which
 // run on the encoder thread and reach JS only through the ThreadSafeFunction.
 //
-// Lifetime: as decoder_wrap.cc (self reference while the thread runs; TSFN finalizer joins; env
-// cleanup hook cancels and joins at exit).
+// Lifetime and delivery: pipeline_wrap.h.
 #include <napi.h>
 
 #include <memory>
@@ -11,8 +10,8 @@
 #include <vector>
 
 #include "bindings/bindings.h"
-#include "bindings/media_delivery.h"
 #include "bindings/media_handles.h"
+#include "bindings/pipeline_wrap.h"
 #include "common/js_error.h"
 #include "media/stream_encoder.h"
 
@@ -30,20 +29,7 @@ struct EncoderEvent {
   NativeError error;
 };
 
-class EncoderWrap;
-void CallJs(Napi::Env env, Napi::Function callback, EncoderWrap* context, EncoderEvent* event);
-using EncoderTsfn = Napi::TypedThreadSafeFunction<EncoderWrap, EncoderEvent, CallJs>;
-
-std::string StringOption(Napi::Object o, const char* key, const std::string& fallback) {
-  Napi::Value v = o.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : fallback;
-}
-double NumberOption(Napi::Object o, const char* key, double fallback) {
-  Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
-}
-
-class EncoderWrap : public Napi::ObjectWrap<EncoderWrap>, public StreamEncoderSink {
+class EncoderWrap : public PipelineWrap<EncoderWrap, StreamEncoder, EncoderEvent>, public StreamEncoderSink {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function ctor = DefineClass(
@@ -55,7 +41,7 @@ class EncoderWrap : public Napi::ObjectWrap<EncoderWrap>, public StreamEncoderSi
     exports.Set("Encoder", ctor);
   }
 
-  explicit EncoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EncoderWrap>(info) {
+  explicit EncoderWrap(const Napi::CallbackInfo& info) : PipelineWrap(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) ThrowTypeError(env, "Encoder expects (options, onEvent)");
     Napi::Object o = info[0].As<Napi::Object>();
@@ -79,27 +65,11 @@ class EncoderWrap : public Napi::ObjectWrap<EncoderWrap>, public StreamEncoderSi
     else if (audio == "opus") opts.audio = AudioMode::kOpus;
     else ThrowTypeError(env, "audio must be 'none', 'passthrough', 'aac' or 'opus'");
     if (opts.gop_seconds <= 0 || opts.fps <= 0) ThrowTypeError(env, "gopSeconds and fps must be positive");
-    gate_ = std::make_unique<CreditGate>(static_cast<int>(NumberOption(o, "maxOutputQueue", 16)));
-    try {
-      encoder_ = std::make_unique<StreamEncoder>(opts, this);
-    } catch (const NativeException& e) {
-      throw ToJsError(env, e.error());
-    }
-    tsfn_ = EncoderTsfn::New(env, info[1].As<Napi::Function>(), "trickle.Encoder", 0, 1, this,
-                             [](Napi::Env, EncoderWrap* self, EncoderWrap*) { self->OnTsfnFinalize(); }, this);
-    self_ref_ = Napi::Persistent(info.This().As<Napi::Object>());
-    napi_add_env_cleanup_hook(env, &EncoderWrap::EnvCleanup, this);
-    cleanup_hook_ = true;
-    encoder_->Start();
+    StartPipeline(info, "trickle.Encoder", static_cast<int>(NumberOption(o, "maxOutputQueue", 16)),
+                  [&] { return std::make_unique<StreamEncoder>(opts, this); });
   }
 
-  ~EncoderWrap() override {
-    if (encoder_) {
-      encoder_->Cancel();
-      gate_->Cancel();
-      encoder_->Join();
-    }
-  }
+  ~EncoderWrap() override { Stop(); }
 
   // ---- StreamEncoderSink (encoder thread) ----
   bool OnChunk(int64_t segment, bool start, std::vector<uint8_t>&& bytes) override {
@@ -109,117 +79,61 @@ class EncoderWrap : public Napi::ObjectWrap<EncoderWrap>, public StreamEncoderSi
     return Send(e, true);
   }
   bool OnSegmentEnd(int64_t segment) override { return Send(new EncoderEvent(EncoderEvent::kSegmentEnd, segment), true); }
-  void OnWritable() override { Send(new EncoderEvent(EncoderEvent::kWritable), false); }
+  void OnWritable() override { SendWritable(); }
   void OnWarning(const NativeError& warning) override {
     auto* e = new EncoderEvent(EncoderEvent::kWarning);
     e->has_error = true;
     e->error = warning;
     Send(e, false);
   }
-  void OnEnd(const NativeError* error) override {
-    auto* e = new EncoderEvent(EncoderEvent::kEnd);
-    if (error) {
-      e->has_error = true;
-      e->error = *error;
-    }
-    Send(e, false);
-    tsfn_.Release();
-  }
+  void OnEnd(const NativeError* error) override { SendEnd(error); }
 
-  void Deliver(Napi::Env env, Napi::Function callback, EncoderEvent* e) {
-    std::unique_ptr<EncoderEvent> event(e);
-    if (!env || callback.IsEmpty()) return;
-    Napi::HandleScope scope(env);
-    try {
-      switch (event->kind) {
-        case EncoderEvent::kChunk:
-          // Copied into a V8-managed Buffer: external buffers' finalizers are deferred by Node and
-          // pile up under a busy dispatch loop (reference/toolchain.md §3).
-          callback.Call({Napi::String::New(env, "chunk"),
-                         Napi::Buffer<uint8_t>::Copy(env, event->bytes.data(), event->bytes.size()),
-                         Napi::Number::New(env, static_cast<double>(event->segment)), Napi::Boolean::New(env, event->start)});
-          break;
-        case EncoderEvent::kSegmentEnd:
-          callback.Call({Napi::String::New(env, "segmentEnd"), env.Undefined(),
-                         Napi::Number::New(env, static_cast<double>(event->segment))});
-          break;
-        case EncoderEvent::kWritable:
-          callback.Call({Napi::String::New(env, "writable")});
-          break;
-        case EncoderEvent::kWarning:
-          callback.Call({Napi::String::New(env, "warning"), NativeErrorToJsValue(env, event->error)});
-          break;
-        case EncoderEvent::kEnd:
-          callback.Call({Napi::String::New(env, "end"),
-                         event->has_error ? Napi::Value(NativeErrorToJsValue(env, event->error)) : env.Undefined()});
-          break;
-      }
-    } catch (const Napi::Error& err) {
-      napi_fatal_exception(env, err.Value());
+  // JS thread (PipelineWrap::Deliver).
+  void Dispatch(Napi::Env env, Napi::Function callback, EncoderEvent& event) {
+    switch (event.kind) {
+      case EncoderEvent::kChunk:
+        // Copied into a V8-managed Buffer: external buffers' finalizers are deferred by Node and
+        // pile up under a busy dispatch loop (reference/toolchain.md §3).
+        callback.Call({Napi::String::New(env, "chunk"),
+                       Napi::Buffer<uint8_t>::Copy(env, event.bytes.data(), event.bytes.size()),
+                       Napi::Number::New(env, static_cast<double>(event.segment)), Napi::Boolean::New(env, event.start)});
+        break;
+      case EncoderEvent::kSegmentEnd:
+        callback.Call({Napi::String::New(env, "segmentEnd"), env.Undefined(),
+                       Napi::Number::New(env, static_cast<double>(event.segment))});
+        break;
+      case EncoderEvent::kWritable:
+        callback.Call({Napi::String::New(env, "writable")});
+        break;
+      case EncoderEvent::kWarning:
+        callback.Call({Napi::String::New(env, "warning"), NativeErrorToJsValue(env, event.error)});
+        break;
+      case EncoderEvent::kEnd:
+        callback.Call({Napi::String::New(env, "end"),
+                       event.has_error ? Napi::Value(NativeErrorToJsValue(env, event.error)) : env.Undefined()});
+        break;
     }
   }
 
  private:
-  bool Send(EncoderEvent* e, bool counted) {
-    if (counted && !gate_->Acquire()) {
-      delete e;
-      return false;
-    }
-    if (tsfn_.NonBlockingCall(e) != napi_ok) {
-      delete e;
-      return false;
-    }
-    return true;
-  }
-
-  void OnTsfnFinalize() {
-    encoder_->Join();
-    if (cleanup_hook_) {
-      napi_remove_env_cleanup_hook(Env(), &EncoderWrap::EnvCleanup, this);
-      cleanup_hook_ = false;
-    }
-    self_ref_.Reset();
-  }
-
-  static void EnvCleanup(void* arg) {
-    auto* self = static_cast<EncoderWrap*>(arg);
-    self->cleanup_hook_ = false;
-    self->encoder_->Cancel();
-    self->gate_->Cancel();
-    self->encoder_->Join();
-  }
-
   Napi::Value EncodeVideo(const Napi::CallbackInfo& info) {
     if (info.Length() < 1) ThrowTypeError(info.Env(), "encodeVideo expects a video frame");
     // Unwrap takes a new reference on the JS thread: the frame stays alive in the queue even if JS
     // closes its handle right after this call.
     VideoFramePtr frame = VideoFrameFromJs(info[0]);
-    return Napi::Boolean::New(info.Env(), encoder_->SubmitVideo(std::move(frame)));
+    return Napi::Boolean::New(info.Env(), core().SubmitVideo(std::move(frame)));
   }
   Napi::Value EncodeAudio(const Napi::CallbackInfo& info) {
     if (info.Length() < 1) ThrowTypeError(info.Env(), "encodeAudio expects an audio frame");
-    return Napi::Boolean::New(info.Env(), encoder_->SubmitAudio(AudioFromJs(info[0])));
+    return Napi::Boolean::New(info.Env(), core().SubmitAudio(AudioFromJs(info[0])));
   }
   Napi::Value WriteAudioPacket(const Napi::CallbackInfo& info) {
     if (info.Length() < 1) ThrowTypeError(info.Env(), "writeAudioPacket expects an audio packet");
-    return Napi::Boolean::New(info.Env(), encoder_->SubmitAudioPacket(AudioPacketFromJs(info[0])));
-  }
-  Napi::Value End(const Napi::CallbackInfo& info) {
-    encoder_->End();
-    return info.Env().Undefined();
-  }
-  Napi::Value Cancel(const Napi::CallbackInfo& info) {
-    encoder_->Cancel();
-    gate_->Cancel();
-    return info.Env().Undefined();
-  }
-  Napi::Value Ack(const Napi::CallbackInfo& info) {
-    gate_->Release(info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 1);
-    return info.Env().Undefined();
+    return Napi::Boolean::New(info.Env(), core().SubmitAudioPacket(AudioPacketFromJs(info[0])));
   }
   Napi::Value GetStats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    const StreamEncoderStats s = encoder_->Stats();
+    const StreamEncoderStats s = core().Stats();
     Napi::Object o = Napi::Object::New(env);
     o.Set("framesIn", static_cast<double>(s.frames_in));
     o.Set("framesEncoded", static_cast<double>(s.frames_encoded));
@@ -242,24 +156,10 @@ class EncoderWrap : public Napi::ObjectWrap<EncoderWrap>, public StreamEncoderSi
     o.Set("width", s.width);
     o.Set("height", s.height);
     if (!s.last_warning.empty()) o.Set("lastWarning", s.last_warning);
-    o.Set("queued", gate_->outstanding());
+    o.Set("queued", queued());
     return o;
   }
-
-  std::unique_ptr<CreditGate> gate_;
-  std::unique_ptr<StreamEncoder> encoder_;
-  EncoderTsfn tsfn_;
-  Napi::ObjectReference self_ref_;
-  bool cleanup_hook_ = false;
 };
-
-void CallJs(Napi::Env env, Napi::Function callback, EncoderWrap* context, EncoderEvent* event) {
-  if (!context) {
-    delete event;
-    return;
-  }
-  context->Deliver(env, callback, event);
-}
 
 }  // namespace
 
