@@ -4,6 +4,7 @@ import { extname, resolve } from 'node:path';
 import { capabilities } from '../capabilities';
 import { ErrorCodes, TrickleError, callNative, fromNativeError, invalidArg } from '../errors';
 import { Tensor, tensorFromHandle, tensorHandle } from '../media/tensor';
+import { OwnedHandle } from '../media/owned-handle';
 import { native, type NativeEngine, type NativeEngineIo, type NativeEngineReport } from '../native';
 import { defaultEngineCacheDir, engineCacheKey, engineCachePath, sha256File } from './engine-cache';
 
@@ -98,7 +99,7 @@ const INTERNAL = Symbol('Engine.internal');
  * using out = VideoFrame.fromTensor(output, frame);
  */
 export class Engine implements Disposable {
-  #handle: NativeEngine | null;
+  readonly #owned: OwnedHandle<NativeEngine>;
   readonly inputs: readonly EngineTensorInfo[];
   readonly outputs: readonly EngineTensorInfo[];
   /** The CUDA device the engine runs on. */
@@ -108,7 +109,7 @@ export class Engine implements Disposable {
   /** @internal Engines come from {@link Engine.load}. */
   constructor(token: typeof INTERNAL, handle: NativeEngine, device: number) {
     if (token !== INTERNAL) throw new TypeError('Engine cannot be constructed directly; use Engine.load');
-    this.#handle = handle;
+    this.#owned = new OwnedHandle(handle, closedError);
     this.device = device;
     const io = handle.io();
     this.inputs = Object.freeze(io.filter((t) => t.mode === 'input').map(toInfo));
@@ -184,7 +185,7 @@ export class Engine implements Disposable {
 
   /** True after close(). */
   get closed(): boolean {
-    return this.#handle === null;
+    return this.#owned.released;
   }
 
   /**
@@ -199,8 +200,7 @@ export class Engine implements Disposable {
    * `ERR_INVALID_ARG`.
    */
   async run(feeds: Tensor | Readonly<Record<string, Tensor>>, options: EngineRunOptions = {}): Promise<Record<string, Tensor>> {
-    const handle = this.#handle;
-    if (!handle) throw new TrickleError(ErrorCodes.ERR_CLOSED, 'the Engine is closed');
+    const handle = this.#owned.get();
     const list = this.#validateFeeds(feeds);
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
     const stream = options.stream ?? 0n;
@@ -223,9 +223,7 @@ export class Engine implements Disposable {
 
   /** Counters of this engine (runs, contexts, host uploads, output pool). */
   stats(): EngineStats {
-    const handle = this.#handle;
-    if (!handle) throw new TrickleError(ErrorCodes.ERR_CLOSED, 'the Engine is closed');
-    return handle.stats();
+    return this.#owned.get().stats();
   }
 
   /**
@@ -233,9 +231,7 @@ export class Engine implements Disposable {
    * freed when the last of them ends. Output tensors stay valid. Idempotent.
    */
   close(): void {
-    const h = this.#handle;
-    this.#handle = null;
-    h?.close();
+    this.#owned.release();
   }
 
   [Symbol.dispose](): void {
@@ -279,6 +275,10 @@ export class Engine implements Disposable {
     }
     return out;
   }
+}
+
+function closedError(): TrickleError {
+  return new TrickleError(ErrorCodes.ERR_CLOSED, 'the Engine is closed');
 }
 
 function shapeText(shape: readonly number[]): string {

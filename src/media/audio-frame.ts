@@ -1,6 +1,7 @@
 import { ErrorCodes, invalidArg, TrickleError } from '../errors';
 import { native, type NativeAudioFrame } from '../native';
 import { callNativeSync } from './native-sync';
+import { OwnedHandle } from './owned-handle';
 
 const INTERNAL = Symbol('AudioFrame.internal');
 let handleOf: (frame: AudioFrame) => NativeAudioFrame;
@@ -24,7 +25,7 @@ export interface AudioFrameInit {
  * using frame = AudioFrame.fromChannels([left, right], { sampleRate: 48000, pts: 0 });
  */
 export class AudioFrame implements Disposable {
-  #handle: NativeAudioFrame | null;
+  readonly #owned: OwnedHandle<NativeAudioFrame>;
   readonly sampleRate: number;
   readonly channels: number;
   /** Samples per channel. */
@@ -33,16 +34,13 @@ export class AudioFrame implements Disposable {
   readonly timeBase: [number, number];
 
   static {
-    handleOf = (frame) => {
-      if (!frame.#handle) throw closedError();
-      return frame.#handle;
-    };
+    handleOf = (frame) => frame.#owned.get();
   }
 
   /** @internal Frames come from decoders or {@link AudioFrame.fromChannels}. */
   constructor(token: typeof INTERNAL, handle: NativeAudioFrame) {
     if (token !== INTERNAL) throw new TypeError('AudioFrame cannot be constructed directly; use AudioFrame.fromChannels');
-    this.#handle = handle;
+    this.#owned = new OwnedHandle(handle, closedError);
     const info = callNativeSync(() => handle.info());
     this.sampleRate = info.sampleRate;
     this.channels = info.channels;
@@ -74,7 +72,7 @@ export class AudioFrame implements Disposable {
 
   /** True after close(). */
   get closed(): boolean {
-    return this.#handle === null;
+    return this.#owned.released;
   }
 
   /** A copy of one channel's samples. */
@@ -88,9 +86,7 @@ export class AudioFrame implements Disposable {
 
   /** Drops this reference to the native frame. Idempotent. */
   close(): void {
-    const h = this.#handle;
-    this.#handle = null;
-    h?.close();
+    this.#owned.release();
   }
 
   [Symbol.dispose](): void {

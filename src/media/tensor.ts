@@ -1,6 +1,7 @@
 import { callNative, ErrorCodes, invalidArg, TrickleError } from '../errors';
 import { native, type NativeTensor } from '../native';
 import { callNativeSync } from './native-sync';
+import { OwnedHandle } from './owned-handle';
 
 export type DType = 'uint8' | 'float16' | 'float32';
 export type TensorLocation = 'cuda' | 'cpu';
@@ -22,7 +23,7 @@ let handleOf: (t: Tensor) => NativeTensor;
  * console.log(t.shape, t.dtype, t.location); // [1, 3, 4, 4] 'float32' 'cpu'
  */
 export class Tensor implements Disposable {
-  #handle: NativeTensor | null;
+  readonly #owned: OwnedHandle<NativeTensor>;
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly location: TensorLocation;
@@ -30,16 +31,13 @@ export class Tensor implements Disposable {
   readonly device: number;
 
   static {
-    handleOf = (t) => {
-      if (!t.#handle) throw new TrickleError(ErrorCodes.ERR_CLOSED, 'the Tensor was closed');
-      return t.#handle;
-    };
+    handleOf = (t) => t.#owned.get();
   }
 
   /** @internal Tensors come from {@link Tensor.from}, `frame.toTensor()` and engines. */
   constructor(token: typeof INTERNAL, handle: NativeTensor) {
     if (token !== INTERNAL) throw new TypeError('Tensor cannot be constructed directly; use Tensor.from');
-    this.#handle = handle;
+    this.#owned = new OwnedHandle(handle, closedError);
     const info = callNativeSync(() => handle.info());
     this.shape = Object.freeze(info.shape);
     this.dtype = info.dtype;
@@ -67,7 +65,7 @@ export class Tensor implements Disposable {
   }
 
   get closed(): boolean {
-    return this.#handle === null;
+    return this.#owned.released;
   }
 
   /**
@@ -97,14 +95,16 @@ export class Tensor implements Disposable {
 
   /** Drops this reference to the native memory. Idempotent. */
   close(): void {
-    const h = this.#handle;
-    this.#handle = null;
-    h?.close();
+    this.#owned.release();
   }
 
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+function closedError(): TrickleError {
+  return new TrickleError(ErrorCodes.ERR_CLOSED, 'the Tensor was closed');
 }
 
 /** @internal */

@@ -10,6 +10,7 @@ import {
 import { checkTimeBase } from './audio-frame';
 import { type FramePool, framePoolHandle } from './frame-pool';
 import { callNativeSync } from './native-sync';
+import { OwnedHandle } from './owned-handle';
 import { type DType, type Tensor, tensorFromHandle, tensorHandle } from './tensor';
 
 const INTERNAL = Symbol('VideoFrame.internal');
@@ -78,7 +79,7 @@ export interface FromTensorOptions {
  * }
  */
 export class VideoFrame implements Disposable {
-  #handle: NativeVideoFrame | null;
+  readonly #owned: OwnedHandle<NativeVideoFrame>;
   readonly width: number;
   readonly height: number;
   readonly format: PixelFormat;
@@ -91,16 +92,13 @@ export class VideoFrame implements Disposable {
   readonly keyFrame: boolean;
 
   static {
-    handleOf = (frame) => {
-      if (!frame.#handle) throw closedError();
-      return frame.#handle;
-    };
+    handleOf = (frame) => frame.#owned.get();
   }
 
   /** @internal Frames come from decoders and {@link VideoFrame.fromTensor}. */
   constructor(token: typeof INTERNAL, handle: NativeVideoFrame) {
     if (token !== INTERNAL) throw new TypeError('VideoFrame cannot be constructed directly; use VideoFrame.fromTensor');
-    this.#handle = handle;
+    this.#owned = new OwnedHandle(handle, closedError);
     const info = callNativeSync(() => handle.info());
     this.width = info.width;
     this.height = info.height;
@@ -114,7 +112,7 @@ export class VideoFrame implements Disposable {
 
   /** True after close(). */
   get closed(): boolean {
-    return this.#handle === null;
+    return this.#owned.released;
   }
 
   /**
@@ -207,9 +205,7 @@ export class VideoFrame implements Disposable {
 
   /** Drops this reference to the native picture. Idempotent. */
   close(): void {
-    const h = this.#handle;
-    this.#handle = null;
-    h?.close();
+    this.#owned.release();
   }
 
   [Symbol.dispose](): void {
