@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 
-import { ErrorCodes, fromNativeError, invalidArg, TrickleError } from '../errors';
+import { ErrorCodes, invalidArg, TrickleError } from '../errors';
 import {
   native,
   type NativeAudioFrame,
@@ -10,8 +10,8 @@ import {
   type NativeVideoFrame,
 } from '../native';
 import { AudioFrame, audioFrameFromHandle } from './audio-frame';
-import { abortError, ItemQueue } from './item-queue';
 import { callNativeSync } from './native-sync';
+import { PipelineCore } from './pipeline-core';
 import { VideoFrame, videoFrameFromHandle } from './video-frame';
 
 /** Where decoded video lives: NVDEC into CUDA memory, or software into host memory. */
@@ -92,14 +92,7 @@ function positiveInt(what: string, value: unknown, fallback: number, max = 2 ** 
  */
 export class Decoder implements AsyncDisposable {
   readonly #native: NativeDecoder;
-  readonly #queue = new ItemQueue<DecodedItem>();
-  #state: DecoderState = 'running';
-  #inputEnded = false;
-  #iterating = false;
-  #error: TrickleError | undefined;
-  #writableWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  #finished!: Promise<void>;
-  #resolveFinished!: () => void;
+  readonly #core = new PipelineCore<DecodedItem>('decoder', (n) => this.#native.ack(n));
   #discard = false;
 
   constructor(options: DecoderOptions = {}) {
@@ -120,7 +113,6 @@ export class Decoder implements AsyncDisposable {
     const poolSize = positiveInt('poolSize', options.poolSize, 8, 1024);
     const maxBufferedBytes = positiveInt('maxBufferedBytes', options.maxBufferedBytes, 4 * 1024 * 1024, 1 << 30);
     const threads = options.threads === undefined ? 0 : positiveInt('threads', options.threads, 0, 64);
-    this.#finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     const addon = native();
     this.#native = callNativeSync(
       () =>
@@ -189,18 +181,18 @@ export class Decoder implements AsyncDisposable {
       }
       if (this.#acceptsInput()) this.end();
     } catch (err) {
-      if (this.#state === 'running') {
+      if (this.#core.state === 'running') {
         this.destroy(err instanceof TrickleError ? err : new TrickleError(ErrorCodes.ERR_DEMUX, `reading the decoder input failed: ${String(err)}`, { cause: err }));
       }
     }
   }
 
   #acceptsInput(): boolean {
-    return this.#state === 'running' && !this.#inputEnded;
+    return this.#core.state === 'running';
   }
 
   get state(): DecoderState {
-    return this.#state;
+    return this.#core.state;
   }
 
   /**
@@ -210,18 +202,17 @@ export class Decoder implements AsyncDisposable {
   async push(data: Uint8Array): Promise<void> {
     if (!(data instanceof Uint8Array)) throw invalidArg('data', 'a Buffer or Uint8Array', data);
     if (!this.#acceptsInput()) {
-      throw this.#error ?? new TrickleError(ErrorCodes.ERR_CLOSED, `cannot push to a decoder that is ${this.#inputEnded && this.#state === 'running' ? 'ended' : this.#state}`);
+      throw this.#core.error ?? new TrickleError(ErrorCodes.ERR_CLOSED, `cannot push to a decoder that is ${this.#core.state}`);
     }
     if (data.length === 0) return;
     if (this.#native.push(data)) return;
-    await new Promise<void>((resolve, reject) => this.#writableWaiters.push({ resolve, reject }));
+    await this.#core.waitWritable();
   }
 
   /** No more input: the decoder flushes, delivers its last frames and the iterator finishes. */
   end(): void {
-    if (this.#inputEnded || this.#state !== 'running') return;
-    this.#inputEnded = true;
-    this.#state = 'draining';
+    if (this.#core.state !== 'running') return;
+    this.#core.state = 'draining';
     this.#native.end();
   }
 
@@ -231,32 +222,11 @@ export class Decoder implements AsyncDisposable {
    * (or `using`) when done, or the decoder stalls once `poolSize` frames are held.
    */
   frames(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<DecodedItem> {
-    if (this.#iterating) throw new TrickleError(ErrorCodes.ERR_INVALID_ARG, 'frames() is already being iterated');
-    this.#iterating = true;
-    const signal = options.signal;
-    const onAbort = (): void => this.destroy(abortError(signal as AbortSignal));
-    if (signal) {
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
-    const done = (): void => {
-      signal?.removeEventListener('abort', onAbort);
-      this.#iterating = false;
-    };
+    const { take, done } = this.#core.consumer(options.signal, 'frames() is already being iterated', (err) => this.destroy(err));
     const iterator: AsyncIterableIterator<DecodedItem> = {
       next: async () => {
-        try {
-          const item = await this.#queue.take(signal);
-          if (item === undefined) {
-            done();
-            return { value: undefined, done: true };
-          }
-          this.#native.ack(1);
-          return { value: item, done: false };
-        } catch (err) {
-          done();
-          throw err;
-        }
+        const item = await take();
+        return item === undefined ? { value: undefined, done: true } : { value: item, done: false };
       },
       return: async () => {
         done();
@@ -277,30 +247,23 @@ export class Decoder implements AsyncDisposable {
 
   /** Resolves once the native thread has finished (ended, closed or errored). */
   get finished(): Promise<void> {
-    return this.#finished;
+    return this.#core.finished;
   }
 
   /** Stops decoding now, releases undelivered frames, resolves when the native thread is done. */
   async close(): Promise<void> {
-    if (this.#state === 'running' || this.#state === 'draining') {
-      this.#state = 'closed';
+    if (this.#core.halt()) {
       this.#stop();
-      this.#queue.finish();
+      this.#core.queue.finish();
     }
-    await this.#finished;
+    await this.#core.finished;
   }
 
   /** Aborts now; the iterator (and pending pushes) fail with `err` when given. */
   destroy(err?: Error): void {
-    if (this.#state !== 'running' && this.#state !== 'draining') return;
-    if (err) {
-      this.#error = err instanceof TrickleError ? err : fromNativeError(err);
-      this.#state = 'errored';
-    } else {
-      this.#state = 'closed';
-    }
+    if (!this.#core.halt(err)) return;
     this.#stop();
-    this.#queue.finish(this.#error);
+    this.#core.queue.finish(this.#core.error);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -310,18 +273,8 @@ export class Decoder implements AsyncDisposable {
   #stop(): void {
     this.#discard = true;
     this.#native.cancel();
-    for (const item of this.#queue.drain()) release(item);
-    this.#settleWriters();
-  }
-
-  #settleWriters(): void {
-    const waiters = this.#writableWaiters;
-    this.#writableWaiters = [];
-    for (const w of waiters) {
-      if (this.#error) w.reject(this.#error);
-      else if (this.#state === 'closed') w.reject(new TrickleError(ErrorCodes.ERR_CLOSED, 'the decoder was closed'));
-      else w.resolve();
-    }
+    for (const item of this.#core.queue.drain()) release(item);
+    this.#core.settleWriters();
   }
 
   #onEvent(kind: string, payload: unknown): void {
@@ -339,26 +292,16 @@ export class Decoder implements AsyncDisposable {
           release(item);
           this.#native.ack(1);
         } else {
-          this.#queue.push(item);
+          this.#core.queue.push(item);
         }
         break;
       }
       case 'writable':
-        this.#settleWriters();
+        this.#core.settleWriters();
         break;
-      case 'end': {
-        if (payload instanceof Error && !this.#error) {
-          this.#error = fromNativeError(payload);
-          if (this.#state === 'running' || this.#state === 'draining') this.#state = 'errored';
-        } else if (this.#state === 'running' || this.#state === 'draining') {
-          this.#state = 'ended';
-        }
-        this.#inputEnded = true;
-        this.#queue.finish(this.#error);
-        this.#settleWriters();
-        this.#resolveFinished();
+      case 'end':
+        this.#core.onEnd(payload);
         break;
-      }
       default:
         break;
     }

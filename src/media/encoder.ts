@@ -2,8 +2,8 @@ import { ErrorCodes, fromNativeError, invalidArg, TrickleError } from '../errors
 import { native, type NativeEncoder, type NativeEncoderStats } from '../native';
 import { AudioFrame, audioFrameHandle } from './audio-frame';
 import type { AudioPacket } from './decoder';
-import { abortError, ItemQueue } from './item-queue';
 import { callNativeSync } from './native-sync';
+import { PipelineCore } from './pipeline-core';
 import { VideoFrame, videoFrameHandle } from './video-frame';
 
 export interface EncoderOptions {
@@ -92,15 +92,9 @@ function checkNumber(what: string, value: unknown, min: number, max: number, int
  */
 export class Encoder implements AsyncDisposable {
   readonly #native: NativeEncoder;
-  readonly #queue = new ItemQueue<EncodedChunk>();
+  readonly #core = new PipelineCore<EncodedChunk>('encoder', (n) => this.#native.ack(n));
   readonly #onWarning: ((w: TrickleError) => void) | undefined;
-  #state: EncoderState = 'running';
-  #error: TrickleError | undefined;
-  #iterating = false;
   #discard = false;
-  #writableWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  #finished!: Promise<void>;
-  #resolveFinished!: () => void;
 
   constructor(options: EncoderOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
@@ -131,7 +125,6 @@ export class Encoder implements AsyncDisposable {
     }
     if (options.onWarning !== undefined && typeof options.onWarning !== 'function') throw invalidArg('onWarning', 'a function', options.onWarning);
     this.#onWarning = options.onWarning;
-    this.#finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     const addon = native();
     this.#native = callNativeSync(
       () =>
@@ -157,7 +150,7 @@ export class Encoder implements AsyncDisposable {
   }
 
   get state(): EncoderState {
-    return this.#state;
+    return this.#core.state;
   }
 
   /**
@@ -192,8 +185,8 @@ export class Encoder implements AsyncDisposable {
 
   /** No more input: encode what is queued, flush, finish the last segment. */
   end(): void {
-    if (this.#state !== 'running') return;
-    this.#state = 'draining';
+    if (this.#core.state !== 'running') return;
+    this.#core.state = 'draining';
     this.#native.end();
   }
 
@@ -304,7 +297,7 @@ export class Encoder implements AsyncDisposable {
 
   /** Resolves once the native thread has finished. */
   get finished(): Promise<void> {
-    return this.#finished;
+    return this.#core.finished;
   }
 
   /**
@@ -313,84 +306,43 @@ export class Encoder implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.end();
-    if (!this.#iterating) this.#startDiscarding();
-    await this.#finished;
-    if (this.#error && this.#state === 'errored') throw this.#error;
+    if (!this.#core.iterating) this.#startDiscarding();
+    await this.#core.finished;
+    if (this.#core.error && this.#core.state === 'errored') throw this.#core.error;
   }
 
   /** Aborts now: queued frames are released, iterators fail with `err` (or finish without one). */
   destroy(err?: Error): void {
-    if (this.#state !== 'running' && this.#state !== 'draining') return;
-    if (err) {
-      this.#error = err instanceof TrickleError ? err : fromNativeError(err);
-      this.#state = 'errored';
-    } else {
-      this.#state = 'closed';
-    }
+    if (!this.#core.halt(err)) return;
     this.#native.cancel();
     this.#startDiscarding();
-    this.#queue.finish(this.#error);
-    this.#settleWriters();
+    this.#core.queue.finish(this.#core.error);
+    this.#core.settleWriters();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#state === 'running' || this.#state === 'draining') this.destroy();
-    await this.#finished;
+    if (this.#core.active) this.destroy();
+    await this.#core.finished;
   }
 
   #consumer(signal?: AbortSignal): { take: () => Promise<EncodedChunk | undefined>; done: () => void } {
-    if (this.#iterating) throw new TrickleError(ErrorCodes.ERR_INVALID_ARG, 'the encoder output is already being iterated');
-    this.#iterating = true;
-    const onAbort = (): void => this.destroy(abortError(signal as AbortSignal));
-    if (signal) {
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
-    let finished = false;
-    const done = (): void => {
-      if (finished) return;
-      finished = true;
-      signal?.removeEventListener('abort', onAbort);
-      this.#iterating = false;
-    };
-    const take = async (): Promise<EncodedChunk | undefined> => {
-      try {
-        const item = await this.#queue.take(signal);
-        if (item === undefined) done();
-        else this.#native.ack(1);
-        return item;
-      } catch (err) {
-        done();
-        throw err;
-      }
-    };
-    return { take, done };
+    return this.#core.consumer(signal, 'the encoder output is already being iterated', (err) => this.destroy(err));
   }
 
   #checkOpen(): void {
-    if (this.#state !== 'running') {
-      throw this.#error ?? new TrickleError(ErrorCodes.ERR_CLOSED, `cannot encode: the encoder is ${this.#state}`);
+    if (this.#core.state !== 'running') {
+      throw this.#core.error ?? new TrickleError(ErrorCodes.ERR_CLOSED, `cannot encode: the encoder is ${this.#core.state}`);
     }
   }
 
   async #waitWritable(): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.#writableWaiters.push({ resolve, reject }));
+    await this.#core.waitWritable();
   }
 
   #startDiscarding(): void {
     this.#discard = true;
-    const n = this.#queue.drain().length;
+    const n = this.#core.queue.drain().length;
     if (n > 0) this.#native.ack(n);
-  }
-
-  #settleWriters(): void {
-    const waiters = this.#writableWaiters;
-    this.#writableWaiters = [];
-    for (const w of waiters) {
-      if (this.#error) w.reject(this.#error);
-      else if (this.#state === 'closed') w.reject(new TrickleError(ErrorCodes.ERR_CLOSED, 'the encoder was closed'));
-      else w.resolve();
-    }
   }
 
   #onEvent(kind: string, a: unknown, b: unknown, c: unknown): void {
@@ -402,27 +354,18 @@ export class Encoder implements AsyncDisposable {
             ? { type: 'chunk', data: a as Buffer, segmentIndex: b as number, segmentStart: c as boolean }
             : { type: 'segmentEnd', segmentIndex: b as number };
         if (this.#discard) this.#native.ack(1);
-        else this.#queue.push(item);
+        else this.#core.queue.push(item);
         break;
       }
       case 'writable':
-        this.#settleWriters();
+        this.#core.settleWriters();
         break;
       case 'warning':
         if (this.#onWarning) this.#onWarning(fromNativeError(a));
         break;
-      case 'end': {
-        if (a instanceof Error && !this.#error) {
-          this.#error = fromNativeError(a);
-          if (this.#state === 'running' || this.#state === 'draining') this.#state = 'errored';
-        } else if (this.#state === 'running' || this.#state === 'draining') {
-          this.#state = 'ended';
-        }
-        this.#queue.finish(this.#error);
-        this.#settleWriters();
-        this.#resolveFinished();
+      case 'end':
+        this.#core.onEnd(a);
         break;
-      }
       default:
         break;
     }
