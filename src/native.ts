@@ -230,11 +230,15 @@ export interface NativeEngineReport {
   buildMs: number;
 }
 
+/** Counters of one engine (public as `EngineStats`). */
 export interface NativeEngineStats {
   runs: number;
+  /** Execution contexts alive (one per CUDA stream used, at most 8, least recently used evicted). */
   contexts: number;
+  /** Host (CPU) tensors uploaded to the device by run(): stays 0 on the zero-copy path. */
   hostUploads: number;
   hostUploadBytes: number;
+  /** Output buffers allocated, and outputs served from the pool instead. */
   outputsAllocated: number;
   outputsReused: number;
 }

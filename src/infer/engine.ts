@@ -5,7 +5,7 @@ import { capabilities } from '../capabilities';
 import { ErrorCodes, TrickleError, callNative, fromNativeError, invalidArg } from '../errors';
 import { Tensor, tensorFromHandle, tensorHandle } from '../media/tensor';
 import { OwnedHandle } from '../media/owned-handle';
-import { native, type NativeEngine, type NativeEngineIo, type NativeEngineReport } from '../native';
+import { native, type NativeEngine, type NativeEngineIo, type NativeEngineReport, type NativeEngineStats } from '../native';
 import { defaultEngineCacheDir, engineCacheKey, engineCachePath, sha256File } from './engine-cache';
 
 /** Element types an engine's inputs and outputs may have (those of {@link Tensor}). */
@@ -71,17 +71,7 @@ export interface EngineRunOptions {
   stream?: bigint | string;
 }
 
-export interface EngineStats {
-  runs: number;
-  /** Execution contexts alive (one per CUDA stream used, at most 8, least recently used evicted). */
-  contexts: number;
-  /** Host (CPU) tensors uploaded to the device by run(): stays 0 on the zero-copy path. */
-  hostUploads: number;
-  hostUploadBytes: number;
-  /** Output buffers allocated, and outputs served from the pool instead. */
-  outputsAllocated: number;
-  outputsReused: number;
-}
+export type EngineStats = NativeEngineStats;
 
 const ENGINE_EXTENSIONS = new Set(['.engine', '.plan', '.trt']);
 const INTERNAL = Symbol('Engine.internal');

@@ -160,27 +160,19 @@ export class Encoder implements AsyncDisposable {
    */
   async encode(frame: VideoFrame): Promise<void> {
     if (!(frame instanceof VideoFrame)) throw invalidArg('frame', 'a VideoFrame', frame);
-    this.#checkOpen();
-    const handle = videoFrameHandle(frame);
-    if (callNativeSync(() => this.#native.encodeVideo(handle))) return;
-    await this.#waitWritable();
+    await this.#submit(() => this.#native.encodeVideo(videoFrameHandle(frame)));
   }
 
   /** Queues decoded audio to encode (`audio: 'aac' | 'opus'`; ignored otherwise). */
   async encodeAudio(frame: AudioFrame): Promise<void> {
     if (!(frame instanceof AudioFrame)) throw invalidArg('frame', 'an AudioFrame', frame);
-    this.#checkOpen();
-    const handle = audioFrameHandle(frame);
-    if (callNativeSync(() => this.#native.encodeAudio(handle))) return;
-    await this.#waitWritable();
+    await this.#submit(() => this.#native.encodeAudio(audioFrameHandle(frame)));
   }
 
   /** Queues a compressed audio packet from a Decoder (`audio: 'passthrough'`; ignored otherwise). */
   async writeAudioPacket(packet: AudioPacket): Promise<void> {
     if (packet === null || typeof packet !== 'object') throw invalidArg('packet', 'an audio packet from a Decoder', packet);
-    this.#checkOpen();
-    if (callNativeSync(() => this.#native.writeAudioPacket(packet))) return;
-    await this.#waitWritable();
+    await this.#submit(() => this.#native.writeAudioPacket(packet));
   }
 
   /** No more input: encode what is queued, flush, finish the last segment. */
@@ -329,13 +321,15 @@ export class Encoder implements AsyncDisposable {
     return this.#core.consumer(signal, 'the encoder output is already being iterated', (err) => this.destroy(err));
   }
 
-  #checkOpen(): void {
+  /**
+   * Hands one input to the native queue once the encoder is known to be open (so a closed encoder
+   * reports ERR_CLOSED before a closed frame reports ERR_FRAME_CLOSED); waits while the queue is full.
+   */
+  async #submit(queue: () => boolean): Promise<void> {
     if (this.#core.state !== 'running') {
       throw this.#core.error ?? new TrickleError(ErrorCodes.ERR_CLOSED, `cannot encode: the encoder is ${this.#core.state}`);
     }
-  }
-
-  async #waitWritable(): Promise<void> {
+    if (callNativeSync(queue)) return;
     await this.#core.waitWritable();
   }
 
