@@ -32,7 +32,7 @@ function ratioText(f: Figure): string {
 /** Markdown table of every figure of every scenario, plus skipped/unavailable lines. */
 export function renderMarkdown(report: BenchReport): string {
   const lines: string[] = [];
-  lines.push('| id | case | metric | ours (median) | anchor (median) | ours / anchor | ours p50 / p99 | cold (ours / anchor) | RSS | target | met |');
+  lines.push('| id | case | metric | ours (median) | anchor (median) | ours / anchor | ours p50 / p99 | cold (ours / anchor) | RSS (/ GPU) | target | met |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of report.scenarios) {
     if (s.status !== 'ok') {
@@ -43,7 +43,7 @@ export function renderMarkdown(report: BenchReport): string {
       for (const f of c.figures) {
         const cold = f.cold === undefined ? '—' : `${fmt(f.cold)}${f.anchorCold === undefined ? '' : ` / ${fmt(f.anchorCold)}`}`;
         lines.push(
-          `| ${s.id} | ${c.case} | ${f.metric} (${f.unit}) | ${fmt(f.ours.median)} | ${fmt(f.anchor?.median)} | ${ratioText(f)} | ${spread(f.ours)}${f.samples === 'items' ? ` (${f.ours.n} items)` : ''} | ${cold} | ${mib(c.rssBytes)} | ${f.target ?? ''} | ${verdict(f)} |`,
+          `| ${s.id} | ${c.case} | ${f.metric} (${f.unit}) | ${fmt(f.ours.median)} | ${fmt(f.anchor?.median)} | ${ratioText(f)} | ${spread(f.ours)}${f.samples === 'items' ? ` (${f.ours.n} items)` : ''} | ${cold} | ${mib(c.rssBytes)}${c.gpuMemBytes === undefined ? '' : ` / GPU ${mib(c.gpuMemBytes)}`} | ${f.target ?? ''} | ${verdict(f)} |`,
         );
       }
     }
@@ -70,6 +70,17 @@ export function renderMachine(report: BenchReport): string {
   ]
     .filter((l) => l.length > 0)
     .join('\n');
+}
+
+/** Each scenario's method notes, as a Markdown list (what was run, how many times, what "cold" is). */
+export function renderNotes(report: BenchReport): string {
+  const lines: string[] = [];
+  for (const s of report.scenarios) {
+    if (s.status !== 'ok') continue;
+    const anchor = s.anchor?.command ? ` Anchor: \`${s.anchor.command}\`.` : s.anchor ? ` Anchor: ${s.anchor.name}.` : '';
+    lines.push(`- **${s.id}** (${(s.durationMs / 1000).toFixed(0)} s): ${s.notes.join('; ')}.${anchor}`);
+  }
+  return lines.join('\n');
 }
 
 /** One line per scenario for the terminal once it finishes. */

@@ -85,3 +85,29 @@ export function gpuStatus(): { available: boolean; reason: string } {
     return { available: false, reason: `native addon not loadable: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
   }
 }
+
+/**
+ * Device memory used by a process on the GPU (bytes), from `nvidia-smi` (bench only; the addon does
+ * not track other libraries' allocations). Undefined where nvidia-smi or the process is not there.
+ */
+export function gpuMemoryUsed(pid: number = process.pid): number | undefined {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
+    let total = 0;
+    let found = false;
+    for (const line of out.split('\n')) {
+      const [p, mib] = line.split(',').map((x) => x.trim());
+      if (Number(p) === pid && Number.isFinite(Number(mib))) {
+        total += Number(mib) * 1024 * 1024;
+        found = true;
+      }
+    }
+    return found ? total : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -17,6 +17,7 @@ import { Decoder } from '../../media/decoder';
 import { Encoder } from '../../media/encoder';
 import { ensureClip } from '../clips';
 import { makeFigure } from '../figures';
+import { gpuMemoryUsed } from '../system-info';
 import { param, type ScenarioOutcome } from '../scenario';
 import type { CaseResult, RunOptions } from '../types';
 
@@ -105,7 +106,13 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
         makeFigure({ metric: 'wall per frame', unit: 'ms', better: 'lower', ours: per((x) => x.wallMs) }),
       ],
       rssBytes: process.memoryUsage.rss(),
+      ...gpuMem(),
     });
   }
   return { cases, notes: [`copy counts from the addon's copyCounters(), reset before each run; ${frames} frames of 1080p per run; NVENC ${nvenc ? 'present' : 'absent'}`] };
+}
+
+function gpuMem(): { gpuMemBytes?: number } {
+  const used = gpuMemoryUsed();
+  return used === undefined ? {} : { gpuMemBytes: used };
 }

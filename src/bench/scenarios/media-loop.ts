@@ -17,6 +17,7 @@ import type { VideoFrame } from '../../media/video-frame';
 import { floorArgs, runFfmpegBenchmark } from '../anchors';
 import { ensureClip } from '../clips';
 import { makeFigure } from '../figures';
+import { gpuMemoryUsed } from '../system-info';
 import { param, type ScenarioOutcome } from '../scenario';
 import { frameChunks } from '../ts-index';
 import type { CaseResult, RunOptions } from '../types';
@@ -33,6 +34,7 @@ interface LoopRun {
   frames: number;
   outBytes: number;
   rssBytes: number;
+  gpuMemBytes: number | undefined;
 }
 
 /** The identity processor: what a user's `processVideo` returning its input costs in JS. */
@@ -79,9 +81,10 @@ export async function mediaLoop(input: Buffer, scale: [number, number] | null, d
   await draining;
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const gpuMemBytes = device === 'cpu' ? undefined : gpuMemoryUsed();
   await decoder.close();
   await encoder.close();
-  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, frames, outBytes, rssBytes: process.memoryUsage.rss() };
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, frames, outBytes, rssBytes: process.memoryUsage.rss(), gpuMemBytes };
 }
 
 export async function run(params: Record<string, unknown>, opts: RunOptions): Promise<ScenarioOutcome> {
@@ -136,6 +139,7 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
       case: c.name,
       figures: focus === 'wall' ? [wall, cpu] : [cpu, wall],
       rssBytes: Math.max(...ours.map((o) => o.rssBytes)),
+      ...(ours.some((o) => o.gpuMemBytes !== undefined) ? { gpuMemBytes: Math.max(...ours.map((o) => o.gpuMemBytes ?? 0)) } : {}),
       extra: {
         frames,
         anchorMaxRssBytes: Math.max(...anchor.map((a) => a.rss)),

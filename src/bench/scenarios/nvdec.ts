@@ -9,6 +9,7 @@ import { Decoder } from '../../media/decoder';
 import { nvdecArgs, runFfmpegBenchmark } from '../anchors';
 import { ensureClip } from '../clips';
 import { makeFigure } from '../figures';
+import { gpuMemoryUsed } from '../system-info';
 import { param, type ScenarioOutcome } from '../scenario';
 import type { CaseResult, RunOptions } from '../types';
 
@@ -49,6 +50,7 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
       case: `${n} session(s), ${c.width}×${c.height}`,
       figures: [makeFigure({ metric: 'decoded frames/s (all sessions)', unit: 'fps', better: 'higher', ours, anchor, target: { kind: 'ratio', factor: 0.9, text: '>= 0.9× ffmpeg -hwaccel cuda' } })],
       rssBytes: process.memoryUsage.rss(),
+      ...gpuMem(),
     });
   }
   return {
@@ -57,4 +59,9 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
       `${runs} runs per side interleaved; ffmpeg figures from its -benchmark rtime (decode loop only), ours from the first pushed byte to the last frame; run 1 = cold (CUDA context creation)`,
     ],
   };
+}
+
+function gpuMem(): { gpuMemBytes?: number } {
+  const used = gpuMemoryUsed();
+  return used === undefined ? {} : { gpuMemBytes: used };
 }

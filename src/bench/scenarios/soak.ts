@@ -11,6 +11,7 @@ import { makeFigure } from '../figures';
 import { collect, feed, ProbeChannels, RuntimeProcess, withTimeout, type CollectRecord } from '../runtime-probe';
 import { param, type ScenarioOutcome } from '../scenario';
 import { slope } from '../stats';
+import { gpuMemoryUsed } from '../system-info';
 import { frameChunks } from '../ts-index';
 import type { RunOptions } from '../types';
 
@@ -31,6 +32,7 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
   await channels.start();
   const times: number[] = [];
   const rss: number[] = [];
+  const gpu: number[] = [];
   let outs: CollectRecord[] = [];
   try {
     const collecting: Promise<CollectRecord>[] = [];
@@ -54,6 +56,8 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
       const t = (performance.now() - t0) / 1000;
       times.push(t);
       rss.push(u.rssBytes);
+      const g = opts.gpu.available ? gpuMemoryUsed(runtime.pid) : undefined;
+      if (g !== undefined) gpu.push(g);
       opts.progress(i + 1, total, `${t.toFixed(0)} s of ${seconds} s, runtime RSS ${(u.rssBytes / 2 ** 20).toFixed(0)} MiB`);
     }
     await fed;
@@ -88,7 +92,9 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
           makeFigure({ metric: 'RSS slope', unit: 'MiB/min', better: 'lower', ours: [perMin], hasCold: false }),
         ],
         rssBytes: Math.max(...rss),
+        ...(gpu.length > 0 ? { gpuMemBytes: Math.max(...gpu) } : {}),
         extra: {
+          gpuSeriesMiB: gpu.map((b) => (b / 2 ** 20).toFixed(0)).join(' '),
           samples: rss.length,
           maxRssMiB: Math.max(...rss) / 2 ** 20,
           inputFramesPerStream: frames.length,

@@ -2,15 +2,16 @@
  * B3: streams per box. For N = 1, 2, 4, … the probe runs N concurrent 512² 24 fps streams through
  * one runtime process (StreamServer, identity processor, capacity = N), each fed in real time from
  * the same clip, and checks every stream's output: frames out = frames in (no drops) and output
- * rate ≥ 0.95 × input rate. The curve stops after `stopAfterFailures` failing steps in a row.
- * Output frames are counted from the output bytes (video PES starts), not from the runtime's own
+ * rate ≥ 0.95 × input rate. The curve stops after `stopAfterFailures` steps in a row that fail even
+ * with start-up drops (first 2 s) forgiven.
+ * Output frames are identified by the index stamped in their pixels, not by the runtime's own
  * counters; the runtime's CPU time over each step is reported next to them.
  */
 import { readFileSync } from 'node:fs';
 
 import { ensureClip } from '../clips';
 import { makeFigure } from '../figures';
-import { collect, feed, ProbeChannels, RuntimeProcess, withTimeout, type CollectRecord, type FeedRecord } from '../runtime-probe';
+import { collect, feed, ProbeChannels, readStamps, RuntimeProcess, withTimeout, type CollectRecord, type FeedRecord } from '../runtime-probe';
 import { param, type ScenarioOutcome } from '../scenario';
 import { summarize } from '../stats';
 import { frameChunks } from '../ts-index';
@@ -19,8 +20,11 @@ import type { CaseResult, RunOptions } from '../types';
 interface Step {
   n: number;
   pass: boolean;
+  /** Passing when drops in the first 2 s (start-up backlog) are not counted. */
+  steadyPass: boolean;
   minFps: number;
   dropped: number;
+  steadyDropped: number;
   latencyP50: number;
   latencyP99: number;
   cpuPercent: number;
@@ -36,7 +40,8 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
   const width = param(params, 'width', 512);
   const height = param(params, 'height', 512);
   const stopAfter = param(params, 'stopAfterFailures', 2);
-  const clip = ensureClip({ width, height, fps, seconds, noise: 8, gop: fps * 2 }, opts.clipDir);
+  const clip = ensureClip({ width, height, fps, seconds, noise: 8, gop: fps * 2, stamped: true }, opts.clipDir);
+  const startupFrames = fps * 2;
   const frames = frameChunks(readFileSync(clip));
   const steps: Step[] = [];
   let failures = 0;
@@ -55,7 +60,7 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
       for (const id of ids) {
         const inUrl = channels.channel(`${id}-in`);
         const outUrl = channels.channel(`${id}-out`);
-        collecting.push(collect(outUrl, channels.agent, { keepBytes: false }));
+        collecting.push(collect(outUrl, channels.agent, { keepBytes: true }));
         await runtime.startStream(id, inUrl, outUrl, { max_framerate: fps, width, height });
         feeding.push(feed(inUrl, frames, fps, channels.agent));
       }
@@ -66,29 +71,41 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
       const u1 = await runtime.usage();
       let minFps = Infinity;
       let dropped = 0;
+      let steadyDropped = 0;
       let endLag = 0;
       const lat: number[] = [];
       for (const [s, out] of outs.entries()) {
+        const f = fed[s] as FeedRecord;
         const count = out.firstByteAt.length;
-        dropped += Math.max(0, frames.length - count);
+        // Which input frames came out: read back from the stamps in the output pixels.
+        const stamps = await readStamps(out.bytes, width);
+        const seen = new Set<number>();
+        for (let k = 0; k < Math.min(count, stamps.length); k++) {
+          const n = stamps[k] as number;
+          if (n >= frames.length || seen.has(n)) continue;
+          seen.add(n);
+          lat.push((out.firstByteAt[k] as number) - (f.lastByteAt[n] as number));
+        }
+        for (let n = 0; n < frames.length; n++) {
+          if (seen.has(n)) continue;
+          dropped++;
+          if (n >= startupFrames) steadyDropped++;
+        }
         // Steady-state output rate: over the second half of the output (the first half absorbs the
         // start-up, after which a runtime that keeps up delivers at the input rate).
         const half = Math.floor(count / 2);
         const span = count - half > 1 ? ((out.firstByteAt[count - 1] as number) - (out.firstByteAt[half] as number)) / 1000 : 0;
         minFps = Math.min(minFps, span > 0 ? (count - 1 - half) / span : 0);
-        endLag = Math.max(endLag, (out.firstByteAt[count - 1] ?? Number.NaN) - ((fed[s] as FeedRecord).lastByteAt.at(-1) ?? Number.NaN));
-        // Without drops output frame k is input frame k: its latency from the input's last byte.
-        if (count === frames.length) {
-          const f = fed[s] as FeedRecord;
-          for (let k = 0; k < count; k++) lat.push((out.firstByteAt[k] as number) - (f.lastByteAt[k] as number));
-        }
+        endLag = Math.max(endLag, (out.firstByteAt[count - 1] ?? Number.NaN) - (f.lastByteAt.at(-1) ?? Number.NaN));
       }
       const l = summarize(lat);
       const step: Step = {
         n,
         pass: dropped === 0 && minFps >= 0.95 * fps,
+        steadyPass: steadyDropped === 0 && minFps >= 0.95 * fps,
         minFps,
         dropped,
+        steadyDropped,
         latencyP50: l.p50,
         latencyP99: l.p99,
         cpuPercent: ((u1.cpuMs - u0.cpuMs) / wall) * 100,
@@ -97,7 +114,7 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
         endLagMs: endLag,
       };
       steps.push(step);
-      failures = step.pass ? 0 : failures + 1;
+      failures = step.pass || step.steadyPass ? 0 : failures + 1;
       if (failures >= stopAfter) break;
     }
   } finally {
@@ -105,27 +122,32 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
     await runtime.close();
   }
   const best = steps.filter((s) => s.pass).reduce((m, s) => Math.max(m, s.n), 0);
+  const bestSteady = steps.filter((s) => s.steadyPass).reduce((m, s) => Math.max(m, s.n), 0);
   const cases: CaseResult[] = steps.map((s) => ({
     case: `N = ${s.n}`,
     figures: [
       makeFigure({ metric: 'slowest stream out fps (2nd half)', unit: 'fps', better: 'higher', ours: [s.minFps], hasCold: false, target: { kind: 'min', value: 0.95 * fps, text: `>= ${(0.95 * fps).toFixed(1)} fps, no drops` } }),
       makeFigure({ metric: 'frames dropped (all streams)', unit: 'frames', better: 'lower', ours: [s.dropped], hasCold: false }),
-      makeFigure({ metric: 'latency p50, index-matched', unit: 'ms', better: 'lower', ours: [s.latencyP50], hasCold: false }),
-      makeFigure({ metric: 'latency p99, index-matched', unit: 'ms', better: 'lower', ours: [s.latencyP99], hasCold: false }),
+      makeFigure({ metric: 'of which after the first 2 s', unit: 'frames', better: 'lower', ours: [s.steadyDropped], hasCold: false }),
+      makeFigure({ metric: 'latency p50 (stamp-matched)', unit: 'ms', better: 'lower', ours: [s.latencyP50], hasCold: false }),
+      makeFigure({ metric: 'latency p99 (stamp-matched)', unit: 'ms', better: 'lower', ours: [s.latencyP99], hasCold: false }),
       makeFigure({ metric: 'runtime process CPU', unit: '% of a core', better: 'lower', ours: [s.cpuPercent], hasCold: false }),
     ],
     rssBytes: s.rssBytes,
-    extra: { pass: s.pass, feedMaxLagMs: s.feedLagMs, lastOutputAfterLastInputMs: s.endLagMs },
+    extra: { pass: s.pass, steadyPass: s.steadyPass, feedMaxLagMs: s.feedLagMs, lastOutputAfterLastInputMs: s.endLagMs },
   }));
   cases.push({
     case: 'curve',
-    figures: [makeFigure({ metric: 'most streams passing', unit: 'streams', better: 'higher', ours: [best], hasCold: false, target: { kind: 'min', value: 10, text: '>= 10 streams on 2 cores' } })],
+    figures: [
+      makeFigure({ metric: 'most streams passing (no drop at all)', unit: 'streams', better: 'higher', ours: [best], hasCold: false, target: { kind: 'min', value: 10, text: '>= 10 streams on 2 cores' } }),
+      makeFigure({ metric: 'most streams with no drop after the first 2 s', unit: 'streams', better: 'higher', ours: [bestSteady], hasCold: false }),
+    ],
   });
   return {
     cases,
     notes: [
       `${frames.length} frames per stream (${seconds} s at ${fps} fps, 512² clip, GOP ${fps * 2}); one runtime process for the whole curve; the probe (feeders, trickle server, collectors) shares the machine`,
-      'a step passes when no stream lost a frame and every stream’s output rate over the second half of its output is ≥ 0.95× its input rate; latency over all frames of the step, output frame k matched to input frame k (valid only without drops)',
+      'a step passes when no stream lost a frame and every stream’s output rate over the second half of its output is ≥ 0.95× its input rate; which frames came out is read from the frame index stamped in the pixels (output decoded with the ffmpeg CLI), and so is the latency match; drops in the first 2 s (start-up backlog) are also shown apart',
     ],
   };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { ErrorCodes, TrickleError } from '../../errors';
 import { clipCacheDir, clipName, ensureClip, STANDARD_CLIPS } from '../../bench/clips';
-import { renderMachine, renderMarkdown } from '../../bench/render';
+import { renderMachine, renderMarkdown, renderNotes } from '../../bench/render';
 import { runBench, writeReport } from '../../bench/runner';
 import { SCENARIOS, selectScenarios } from '../../bench/scenarios';
 import type { BenchReport } from '../../bench/types';
@@ -44,7 +44,7 @@ function positiveNumber(text: string, what: string): number {
 }
 
 function tableText(report: BenchReport): string {
-  return `${renderMachine(report)}\n\n${renderMarkdown(report)}\n`;
+  return `${renderMachine(report)}\n\n${renderMarkdown(report)}\n\n${renderNotes(report)}\n`;
 }
 
 export const benchCommand: CliCommand = {
