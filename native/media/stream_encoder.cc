@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <deque>
 
 extern "C" {
 #include <libavutil/channel_layout.h>
@@ -24,6 +25,8 @@ namespace {
 
 constexpr AVRational kTsTimeBase{1, 90000};
 constexpr int kIoBufferSize = 64 * 1024;
+// Audio held while no segment declares the audio stream (see held_audio): ~10 s of AAC at 48 kHz.
+constexpr size_t kMaxHeldAudioPackets = 512;
 
 struct SwsDeleter {
   void operator()(SwsContext* c) const noexcept { sws_freeContext(c); }
@@ -110,6 +113,13 @@ struct StreamEncoder::Impl {
   std::vector<uint8_t> pending;  // bytes written by the muxer since the last flush
   int64_t last_audio_dts = AV_NOPTS_VALUE;
   int64_t last_mux_video_dts = AV_NOPTS_VALUE;
+  // Audio that arrived while the open segment had no audio stream (the first audio of a stream
+  // usually comes after the first video frame opened segment 0, and an MPEG-TS stream list is fixed
+  // once its header is written). It is held here, already in the output time base, a segment cut
+  // is requested at the next video frame (forced IDR), and the new segment, which declares the
+  // audio stream, starts with these packets. Bounded: the oldest are dropped beyond the limit.
+  std::deque<UniqueAVPacket> held_audio;
+  bool cut_for_audio = false;
 
   void Stats(const std::function<void(StreamEncoderStats&)>& fn) {
     std::lock_guard<std::mutex> lock(self->stats_mu_);
@@ -318,7 +328,8 @@ struct StreamEncoder::Impl {
     in->pts = OutputPts(frame.pts(), frame.time_base(), &retimed);
     if (retimed) Stats([](StreamEncoderStats& s) { ++s.retimed; });
     in->pict_type = AV_PICTURE_TYPE_NONE;
-    if (last_key_pts == AV_NOPTS_VALUE || in->pts - last_key_pts >= gop_ticks) {
+    if (last_key_pts == AV_NOPTS_VALUE || in->pts - last_key_pts >= gop_ticks || cut_for_audio) {
+      cut_for_audio = false;
       in->pict_type = AV_PICTURE_TYPE_I;  // with forced-idr: an IDR, hence a new segment
       last_key_pts = in->pts;
     }
@@ -442,18 +453,26 @@ struct StreamEncoder::Impl {
   void RemuxAudio(const AudioPacket& ap) {
     Stats([](StreamEncoderStats& s) { ++s.audio_in; });
     if (opts.audio != AudioMode::kPassthrough) return;
-    if (!passthrough_info || passthrough_info->generation != ap.stream->generation) passthrough_info = ap.stream;
-    if (!mux || mux_audio_info != ap.stream) {
-      // Not declared in the open segment (segment opened before the first audio packet, or the
-      // input's audio changed): it joins at the next segment.
-      Stats([](StreamEncoderStats& s) { ++s.audio_dropped; });
-      return;
+    if (!passthrough_info || passthrough_info->generation != ap.stream->generation) {
+      // The input's audio changed: what is held belongs to the old stream parameters.
+      if (!held_audio.empty()) {
+        const auto n = static_cast<long>(held_audio.size());
+        Stats([n](StreamEncoderStats& s) { s.audio_dropped += n; });
+        held_audio.clear();
+      }
+      passthrough_info = ap.stream;
     }
     UniqueAVPacket p(av_packet_clone(ap.packet.get()));
     if (!p) throw NativeException("ERR_OUT_OF_MEMORY", "av_packet_clone failed", "av_packet_clone");
     av_packet_rescale_ts(p.get(), ap.stream->time_base, kTsTimeBase);
     if (p->pts != AV_NOPTS_VALUE) p->pts += pts_offset;
     if (p->dts != AV_NOPTS_VALUE) p->dts += pts_offset;
+    if (!mux || mux_audio_info != ap.stream) {
+      // Not declared in the open segment (it opened before the first audio packet, or the
+      // input's audio changed): held, and the next video frame starts a segment that declares it.
+      HoldAudio(p.get());
+      return;
+    }
     WriteAudioPacket(p.get());
   }
 
@@ -528,6 +547,7 @@ struct StreamEncoder::Impl {
     last_audio_dts = AV_NOPTS_VALUE;
     last_mux_video_dts = AV_NOPTS_VALUE;
     Stats([](StreamEncoderStats& s) { ++s.segments; });
+    WriteHeldAudio();
   }
 
   void CloseSegment() {
@@ -565,7 +585,7 @@ struct StreamEncoder::Impl {
 
   void WriteAudioPacket(AVPacket* p) {
     if (!mux || !mux_audio) {
-      Stats([](StreamEncoderStats& s) { ++s.audio_dropped; });
+      HoldAudio(p);
       return;
     }
     if (p->dts == AV_NOPTS_VALUE) p->dts = p->pts;
@@ -583,6 +603,32 @@ struct StreamEncoder::Impl {
       if (ret >= 0) ++s.audio_packets_out; else ++s.audio_dropped;
     });
     if (ret >= 0) EmitPending();
+  }
+
+  // See held_audio. `p` is in the output time base.
+  void HoldAudio(const AVPacket* p) {
+    if (!video_ctx && !mux) {
+      // No video yet: the first segment opens with the first video frame and will declare audio.
+    } else {
+      cut_for_audio = true;
+    }
+    UniqueAVPacket copy(av_packet_clone(p));
+    if (!copy) throw NativeException("ERR_OUT_OF_MEMORY", "av_packet_clone failed", "av_packet_clone");
+    held_audio.push_back(std::move(copy));
+    while (held_audio.size() > kMaxHeldAudioPackets) {
+      held_audio.pop_front();
+      Stats([](StreamEncoderStats& s) { ++s.audio_dropped; });
+    }
+  }
+
+  // Writes the held audio into a segment that has just declared the audio stream.
+  void WriteHeldAudio() {
+    if (!mux_audio) return;
+    while (!held_audio.empty()) {
+      UniqueAVPacket p = std::move(held_audio.front());
+      held_audio.pop_front();
+      WriteAudioPacket(p.get());
+    }
   }
 
   void Finish() {
@@ -603,6 +649,11 @@ struct StreamEncoder::Impl {
       }
     }
     CloseSegment();
+    if (!held_audio.empty()) {
+      const auto n = static_cast<long>(held_audio.size());
+      Stats([n](StreamEncoderStats& s) { s.audio_dropped += n; });
+      held_audio.clear();
+    }
   }
 };
 

@@ -132,6 +132,21 @@ describe('Encoder (H.264 + MPEG-TS segmenter on a native thread)', () => {
     expect(streams.find((x) => x.codec_type === 'audio')).toMatchObject({ codec_name: 'aac', sample_rate: '48000' });
   });
 
+  it('keeps all of the audio when it starts after the first video frame (no segment without it loses it)', async () => {
+    // The decoder delivers the first video frames before the first audio frame, so segment 0 opens
+    // without an audio stream; that audio is held and a new segment declaring it starts at once.
+    const decodedSamples = ffmpegDecodedAudioSamples(fixturePath('pattern'));
+    for (const audio of ['aac', 'passthrough'] as const) {
+      const { segments, encoder } = await transcode(fixturePath('pattern'), { gopSeconds: 2, audio }, audio === 'aac' ? 'frames' : 'packets');
+      expect(encoder.stats().audioDropped).toBe(0);
+      const whole = save(`all-audio-${audio}.ts`, Buffer.concat(segments.map((s) => s.bytes)));
+      // every input sample is in the output; AAC adds at most one frame of padding plus its priming
+      const outSamples = ffmpegDecodedAudioSamples(whole);
+      expect(outSamples).toBeGreaterThanOrEqual(decodedSamples - 1024);
+      expect(outSamples).toBeLessThanOrEqual(decodedSamples + 2 * 1024);
+    }
+  });
+
   it('encodes decoded audio to Opus when libopus is present', async () => {
     if (!capabilities().ffmpeg.encoders.libopus) return;
     const { segments, encoder } = await transcode(fixturePath('pattern'), { gopSeconds: 1, audio: 'opus' }, 'frames');
@@ -212,3 +227,11 @@ describe('Encoder (H.264 + MPEG-TS segmenter on a native thread)', () => {
 
 // keep the CLI oracle honest: ffprobe must exist where these tests run
 execFileSync('ffprobe', ['-version']);
+
+/** ffmpeg as an oracle: the number of audio samples (per channel) in the first audio stream. */
+function ffmpegDecodedAudioSamples(path: string): number {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-map', '0:a:0', '-f', 'f32le', '-ac', '1', '-'], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return raw.length / 4;
+}
