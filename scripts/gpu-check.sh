@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# GPU verification on a bare GPU machine (issue 9; docs/gpu-check.md).
+#
+#   scripts/gpu-check.sh tools          (here) static ffmpeg + ffprobe CLI from the same FFmpeg source and
+#                                       flags as the prebuild's libraries (+ programs, avfilter, swscale),
+#                                       for the bench anchors and the tests' oracles -> .deps/ffmpeg-cli/
+#   scripts/gpu-check.sh pack           (here) fills .gpu-carry/ (ignored, <= 60 MiB): node, prebuilt addon,
+#                                       dist/, vitest runtime, test fixtures, bench clips, ffmpeg CLI, manifest
+#   scripts/gpu-check.sh run  [DIR]     (GPU machine, repo root) info, GPU tests (REQUIRE_GPU=1),
+#                                       compute-sanitizer, quick GPU bench -> DIR (default $OUT), <= 8 files
+#   scripts/gpu-check.sh bench [DIR]    (GPU machine) the full GPU bench rows (B1-GPU B2-GPU B7 B8)
+#
+# The GPU machine has no Node, no FFmpeg and no internet: everything comes from .gpu-carry/, and the
+# tracked files (src/, test/, bin/, examples/) come with the working tree.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+CARRY=$ROOT/.gpu-carry
+DEPS=${TRICKLE_DEPS_DIR:-$ROOT/.deps}
+CLI_DIR=$DEPS/ffmpeg-cli
+LIMIT_MIB=${GPU_CHECK_LIMIT_MIB:-60}
+# Test files run on the GPU machine: the GPU-tagged ones and the native/integration tests of the
+# decode / encode / tensor / pipeline paths (they pick the GPU paths where a device exists).
+DEFAULT_TESTS="test/gpu test/native/capabilities.test.ts test/native/decoder.test.ts
+test/native/decoder-robustness.test.ts test/native/encoder.test.ts test/native/tensor-ops.test.ts
+test/native/frame-lifecycle.test.ts test/native/frame-audio.test.ts test/native/engine.test.ts
+test/native/engine-run.test.ts test/integration/pipeline.test.ts test/integration/cli-info.test.ts"
+# compute-sanitizer runs these (the CUDA kernels and the CUDA self-test).
+SANITIZER_TESTS="test/gpu/tensor-kernels.test.ts test/gpu/cuda-selftest.test.ts"
+GPU_BENCH="B1-GPU B2-GPU B7 B8"
+
+say() { printf 'gpu-check: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+mib() { echo $(( ($(du -sb "$1" | cut -f1) + 1048575) / 1048576 )); }
+
+# ------------------------------------------------------------------------------------------------
+# tools: ffmpeg + ffprobe, static, from the FFmpeg source and flags of scripts/build-ffmpeg.sh.
+# ------------------------------------------------------------------------------------------------
+cmd_tools() {
+  local prefix dsc work key
+  prefix=$(bash scripts/build-ffmpeg.sh --print-prefix)
+  [ -f "$prefix/lib/libavcodec.a" ] || die "no static FFmpeg in $prefix: run 'npm run prebuilds' (or scripts/build-ffmpeg.sh) first"
+  dsc=$(ls "$DEPS"/src/ffmpeg_*.dsc 2>/dev/null | head -1)
+  [ -n "$dsc" ] || die "no FFmpeg source in $DEPS/src (scripts/build-ffmpeg.sh --force fetches it)"
+  # The library build's flag arrays, read from the script itself so both stay in step.
+  local FF_COMPONENTS FF_CONFIGURE WITH_X264=${TRICKLE_X264:-1}
+  eval "$(sed -n '/^FF_COMPONENTS=(/,/^)/p; /^FF_CONFIGURE=(/,/^)/p' scripts/build-ffmpeg.sh)"
+  if [ "$WITH_X264" = 1 ]; then FF_CONFIGURE+=(--enable-gpl --enable-libx264 --enable-encoder=libx264); fi
+  local args=() a
+  for a in "${FF_CONFIGURE[@]}"; do
+    case $a in --disable-programs|--disable-avfilter) ;; *) args+=("$a") ;; esac
+  done
+  # CLI needs: the programs, avfilter (scale for the floor anchor, crop/format for the oracles),
+  # wrapped_avframe for -f null, rawvideo out for the oracles.
+  args+=(--enable-ffmpeg --enable-ffprobe --enable-avfilter --enable-swscale
+    --enable-filter=scale,format,crop,null,anull,aformat,aresample,trim,atrim,hwdownload
+    --enable-encoder=wrapped_avframe,rawvideo --enable-muxer=rawvideo,null --enable-demuxer=rawvideo)
+  key=$( { echo "$dsc"; echo "${args[*]}"; sha256sum "$prefix/.trickle-build-stamp"; } | sha256sum | cut -d' ' -f1)
+  if [ -x "$CLI_DIR/ffmpeg" ] && [ -x "$CLI_DIR/ffprobe" ] && [ "$(cat "$CLI_DIR/.key" 2>/dev/null)" = "$key" ]; then
+    say "ffmpeg CLI up to date: $CLI_DIR"; return 0
+  fi
+  work=$DEPS/build-ffmpeg-cli
+  rm -rf "$work" "$CLI_DIR"; mkdir -p "$CLI_DIR"
+  dpkg-source --no-check -x "$dsc" "$work" >/dev/null || die "unpacking $dsc failed"
+  say "building ffmpeg + ffprobe (static) in $work; log: $CLI_DIR/build.log"
+  ( cd "$work" && export PKG_CONFIG_PATH=$prefix/lib/pkgconfig &&
+    ./configure --prefix="$work/install" --extra-version=trickle-rt-cli "${args[@]}" &&
+    make -j"${JOBS:-$(nproc)}" ffmpeg ffprobe ) >"$CLI_DIR/build.log" 2>&1 || { tail -30 "$CLI_DIR/build.log"; die "ffmpeg CLI build failed"; }
+  install -m 755 -s "$work/ffmpeg" "$work/ffprobe" "$CLI_DIR/" || die "install failed"
+  echo "$key" >"$CLI_DIR/.key"
+  rm -rf "$work"
+  say "built: $(ls -la "$CLI_DIR" | awk '/ff/{print $NF" "$5}' | tr '\n' ' ')"
+}
+
+# ------------------------------------------------------------------------------------------------
+# pack
+# ------------------------------------------------------------------------------------------------
+# node_modules entries (lockfile paths) needed to run vitest: the dependency closure of vitest.
+vitest_closure() {
+  node -e '
+    const fs = require("fs"), path = require("path");
+    const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8")).packages;
+    const want = new Set(); const todo = ["node_modules/vitest"];
+    const resolveDep = (from, name) => {
+      for (let dir = from; ; dir = path.dirname(path.dirname(dir))) {
+        const p = (dir ? dir + "/" : "") + "node_modules/" + name;
+        if (lock[p]) return p;
+        if (!dir || !dir.includes("node_modules")) return lock["node_modules/" + name] ? "node_modules/" + name : null;
+      }
+    };
+    while (todo.length) {
+      const p = todo.pop(); if (want.has(p)) continue;
+      if (!fs.existsSync(p)) continue;   // optional dependency of another platform
+      want.add(p);
+      const e = lock[p] || {};
+      for (const d of [...Object.keys(e.dependencies || {}), ...Object.keys(e.optionalDependencies || {}), ...Object.keys(e.peerDependencies || {})]) {
+        const r = resolveDep(p, d); if (r) todo.push(r);
+      }
+    }
+    // nested entries are inside their parent folder already
+    const top = [...want].filter((p) => ![...want].some((q) => q !== p && p.startsWith(q + "/")));
+    console.log(top.sort().join("\n"));'
+}
+
+cmd_pack() {
+  command -v node >/dev/null || die "node is needed here"
+  [ -d node_modules/vitest ] || die "node_modules missing: npm ci --ignore-scripts"
+  local stage=$CARRY
+  rm -rf "$stage"; mkdir -p "$stage"
+  local tmp; tmp=$(mktemp -d /tmp/gpu-check-pack.XXXXXX); trap 'rm -rf "$tmp"' RETURN
+
+  # 1. the prebuilt addon (static FFmpeg + x264 + cudart; glibc only), rebuilt when native/ is newer
+  local prebuild=prebuilds/linux-x64/trickle-rt.node
+  if [ ! -f "$prebuild" ] || [ -n "$(find native CMakeLists.txt -newer "$prebuild" -type f 2>/dev/null | head -1)" ]; then
+    say "building the prebuild (npm run prebuilds; static FFmpeg is built once, ~4-15 min)"
+    npm run prebuilds >&2 || die "npm run prebuilds failed"
+  fi
+  xz -T0 -9 -c "$prebuild" >"$stage/trickle-rt.node.xz" || die "xz addon failed"
+
+  # 2. compiled JS, test fixtures (the global setup generates them with the ffmpeg CLI here)
+  say "compiling dist/ and generating the test fixtures"
+  node node_modules/typescript/bin/tsc -p tsconfig.build.json || die "tsc failed"
+  node -e 'require("./node_modules/vitest/package.json")' || die "vitest missing"
+  TRICKLE_SKIP_PACKAGING=1 npx vitest run test/unit/errors.test.ts >"$tmp/fixtures.log" 2>&1 || { cat "$tmp/fixtures.log"; die "fixture generation failed"; }
+  ls test/.fixtures/*.ts >/dev/null 2>&1 || die "no fixtures in test/.fixtures"
+
+  # 3. bench clips of the GPU rows (B1-GPU/B2-GPU: 512² and 1080p; B7, B8: 1080p), 30 fps, 10 s
+  mkdir -p "$tmp/clips"
+  node -e '
+    const { ensureClip } = require("./dist/bench/clips.js");
+    for (const [w, h] of [[512, 512], [1920, 1080]]) console.error(ensureClip({ width: w, height: h, noise: 8, fps: 30, seconds: 10 }, process.argv[1]));
+  ' "$tmp/clips" || die "clip generation failed"
+
+  # 4. the ffmpeg CLI (anchors, oracles) when built by `tools`
+  local with_cli=no
+  if [ -x "$CLI_DIR/ffmpeg" ] && [ -x "$CLI_DIR/ffprobe" ]; then
+    mkdir -p "$tmp/ffmpeg-cli"; cp "$CLI_DIR/ffmpeg" "$CLI_DIR/ffprobe" "$tmp/ffmpeg-cli/"; with_cli=yes
+  else
+    say "no ffmpeg CLI in $CLI_DIR (scripts/gpu-check.sh tools): anchors and ffmpeg/ffprobe oracles will fail there"
+  fi
+
+  # 5. one archive: dist, vitest runtime, fixtures, clips, ffmpeg CLI; node separately
+  say "archiving (xz)"
+  mkdir -p "$tmp/root"
+  vitest_closure >"$tmp/modules" || die "vitest closure failed"
+  tar -cf "$tmp/bundle.tar" dist test/.fixtures $(cat "$tmp/modules") || die "tar failed"
+  tar -rf "$tmp/bundle.tar" -C "$tmp" clips || die "tar failed"
+  if [ "$with_cli" = yes ]; then tar -rf "$tmp/bundle.tar" -C "$tmp" ffmpeg-cli || die "tar failed"; fi
+  xz -T0 -6 -c "$tmp/bundle.tar" >"$stage/bundle.tar.xz" || die "xz failed"
+  local node_bin; node_bin=$(readlink -f "$(command -v node)")
+  xz -T0 -9 -c "$node_bin" >"$stage/node.xz" || die "xz node failed"
+
+  # 6. manifest
+  {
+    echo "packed=$(date -u +%FT%TZ) host=$(hostname) commit=$(git rev-parse HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo '+dirty')"
+    echo "node=$(node -v) ($node_bin, $(ldd "$node_bin" | awk '/=>/{print $1}' | tr '\n' ' '))"
+    echo "addon=$(sha256sum "$prebuild" | cut -c1-16) $(stat -c %s "$prebuild") bytes, built $(date -u -r "$prebuild" +%FT%TZ)"
+    echo "ffmpeg_cli=$with_cli"
+    echo "node_modules=$(wc -l <"$tmp/modules") packages (vitest closure)"
+    echo "--- files"
+    (cd "$stage" && ls -l --time-style=+ | awk 'NR>1{print $5, $NF}')
+    echo "--- bundle"
+    tar -tvf "$tmp/bundle.tar" | awk '$1 !~ /^d/ {print $3, $6}' | grep -v ' node_modules/' 
+    echo "node_modules/... ($(wc -l <"$tmp/modules") top-level entries)"
+  } >"$stage/MANIFEST.txt"
+
+  local size; size=$(mib "$stage")
+  [ "$size" -le "$LIMIT_MIB" ] || die ".gpu-carry is $size MiB, over the $LIMIT_MIB MiB limit"
+  local tree; tree=$(( ($(git ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1) + 1048575) / 1048576 ))
+  say ".gpu-carry: $size MiB (+ tracked tree $tree MiB; device limit 64 MiB in all)"
+  cat >&2 <<EOF
+
+Device calls (from this checkout's root; the device tool sends the checkout the session was started in):
+  1) run  carry=[".gpu-carry"]  timeout_s=600  command="bash scripts/gpu-check.sh run"
+  2) run  carry=[".gpu-carry"]  timeout_s=600  command="bash scripts/gpu-check.sh bench"
+Results come back as files under the call's files_at (<= 8 files each).
+EOF
+}
+
+# ------------------------------------------------------------------------------------------------
+# run / bench (GPU machine)
+# ------------------------------------------------------------------------------------------------
+# unxz FILE DEST / untar FILE.tar.xz DIR, with xz when present, else Python's lzma.
+unxz_to() {
+  if command -v xz >/dev/null; then xz -dc "$1" >"$2"
+  else python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],"wb"))' "$1" "$2"; fi
+}
+untar_xz() {
+  if command -v xz >/dev/null && command -v tar >/dev/null; then xz -dc "$1" | tar -xf - -C "$2"
+  else python3 -c 'import tarfile,sys; tarfile.open(sys.argv[1],"r:xz").extractall(sys.argv[2])' "$1" "$2"; fi
+}
+
+setup_carried() {
+  [ -f "$CARRY/node.xz" ] && [ -f "$CARRY/bundle.tar.xz" ] && [ -f "$CARRY/trickle-rt.node.xz" ] ||
+    die "$CARRY is incomplete: run 'scripts/gpu-check.sh pack' where you start the device call, and carry .gpu-carry"
+  RT=${GPU_CHECK_TMP:-/tmp/gpu-check}
+  mkdir -p "$RT/bin"
+  if [ ! -x "$RT/bin/node" ]; then unxz_to "$CARRY/node.xz" "$RT/bin/node" && chmod 755 "$RT/bin/node" || die "unpacking node failed"; fi
+  unxz_to "$CARRY/trickle-rt.node.xz" "$RT/trickle-rt.node" || die "unpacking the addon failed"
+  if [ ! -f "$RT/.unpacked" ] || [ "$CARRY/bundle.tar.xz" -nt "$RT/.unpacked" ]; then
+    rm -rf "$RT/x"; mkdir -p "$RT/x"
+    untar_xz "$CARRY/bundle.tar.xz" "$RT/x" || die "unpacking the bundle failed"
+    touch "$RT/.unpacked"
+  fi
+  # Into the tree: the ignored paths the tests and the CLI read (dist/, node_modules/, test/.fixtures/).
+  rm -rf dist node_modules test/.fixtures
+  cp -a "$RT/x/dist" dist && cp -a "$RT/x/node_modules" node_modules && cp -a "$RT/x/test/.fixtures" test/.fixtures || die "placing the bundle failed"
+  if [ -d "$RT/x/ffmpeg-cli" ]; then PATH=$RT/x/ffmpeg-cli:$PATH; fi
+  export PATH="$RT/bin:$PATH"
+  export TRICKLE_RT_ADDON=$RT/trickle-rt.node
+  export TRICKLE_RT_BENCH_CACHE=$RT/x/clips
+  export TRICKLE_SKIP_PACKAGING=1
+  NODE=$RT/bin/node
+  [ "$(command -v node)" = "$NODE" ] || die "node on PATH is $(command -v node), not the carried one"
+}
+
+find_sanitizer() {
+  local c
+  for c in "$(command -v compute-sanitizer 2>/dev/null)" /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda-*/bin/compute-sanitizer \
+    /usr/local/cuda/compute-sanitizer/compute-sanitizer /opt/nvidia/*/compute-sanitizer/compute-sanitizer; do
+    [ -n "$c" ] && [ -x "$c" ] && { echo "$c"; return 0; }
+  done
+  return 1
+}
+
+# step NAME LOG TIMEOUT CMD...: runs with a time limit, appends to LOG, records the status in SUMMARY.
+step() {
+  local name=$1 log=$2 limit=$3; shift 3
+  local t0=$SECONDS rc
+  { echo "=== $name: $*"; } >>"$log"
+  timeout --kill-after=10 "$limit" "$@" >>"$log" 2>&1; rc=$?
+  printf '%-28s rc=%-3s %4ss  (%s)\n' "$name" "$rc" "$((SECONDS - t0))" "$(basename "$log")" | tee -a "$SUMMARY" >&2
+  [ "$rc" -eq 0 ] || FAILED=$((FAILED + 1))
+  return 0
+}
+
+vitest_cfg() { echo scripts/gpu-check.vitest.mts; }
+
+cmd_run() {
+  local out=${1:-${OUT:-}}; [ -n "$out" ] || die "no output folder: give one or set OUT"
+  mkdir -p "$out"; out=$(cd "$out" && pwd)
+  SUMMARY=$out/summary.txt; FAILED=0; : >"$SUMMARY"
+  setup_carried
+  local info=$out/info.txt
+  {
+    echo "=== gpu-check run $(date -u +%FT%TZ) on $(hostname) ($(uname -m))"; cat "$CARRY/MANIFEST.txt"
+    echo "=== node: $(command -v node) $(node -v)   ffmpeg: $(command -v ffmpeg || echo missing)   ffprobe: $(command -v ffprobe || echo missing)"
+    echo "=== nvidia-smi"; nvidia-smi 2>&1 || echo "nvidia-smi: not available"
+    echo "=== ldd addon"; ldd "$TRICKLE_RT_ADDON" 2>&1
+  } >"$info"
+  step "trickle-rt info" "$info" 60 node bin/trickle-rt.js info
+  step "trickle-rt info --json" "$info" 60 node bin/trickle-rt.js info --json
+  step "ffmpeg -hwaccel cuda" "$info" 60 bash -c 'command -v ffmpeg >/dev/null || { echo "no ffmpeg CLI carried"; exit 3; }; ffmpeg -hide_banner -v error -hwaccel cuda -hwaccel_output_format cuda -i test/.fixtures/testsrc2-512x512-30fps-2s.ts -f null - && echo ok'
+  # GPU-tagged + native/integration tests, REQUIRE_GPU=1 (a missing GPU fails them)
+  # shellcheck disable=SC2086
+  step "vitest REQUIRE_GPU=1" "$out/tests.log" 420 env REQUIRE_GPU=1 GPU_CHECK_TESTS="${GPU_CHECK_TESTS:-$DEFAULT_TESTS}" \
+    node node_modules/vitest/vitest.mjs run --config "$(vitest_cfg)" --reporter=default --reporter=json --outputFile.json="$out/tests.json"
+  # compute-sanitizer memcheck on the kernel tests (every child process followed)
+  local san
+  if san=$(find_sanitizer); then
+    step "compute-sanitizer memcheck" "$out/sanitizer.log" 300 env REQUIRE_GPU=1 GPU_CHECK_TESTS="$SANITIZER_TESTS" \
+      "$san" --tool memcheck --target-processes all --error-exitcode 86 \
+      node node_modules/vitest/vitest.mjs run --config "$(vitest_cfg)" --maxWorkers=1
+  else
+    echo "compute-sanitizer: not found on this machine (PATH, /usr/local/cuda*/bin)" | tee -a "$SUMMARY" >"$out/sanitizer.log"
+  fi
+  # quick GPU bench (all GPU rows, --quick: figures are not for comparison; `bench` does the full rows)
+  step "bench --quick $GPU_BENCH" "$out/bench-quick.log" 300 node bin/trickle-rt.js bench $GPU_BENCH --quick --no-progress --out "$out/bench-quick.json"
+  finish "$out"
+}
+
+cmd_bench() {
+  local out=${1:-${OUT:-}}; [ -n "$out" ] || die "no output folder: give one or set OUT"
+  mkdir -p "$out"; out=$(cd "$out" && pwd)
+  SUMMARY=$out/summary.txt; FAILED=0; : >"$SUMMARY"
+  setup_carried
+  { echo "=== gpu-check bench $(date -u +%FT%TZ) on $(hostname)"; cat "$CARRY/MANIFEST.txt"; nvidia-smi 2>&1 | head -15; } >"$out/info.txt"
+  local runs=${GPU_CHECK_RUNS:-3} id
+  # one report per row so that a row cut by its time limit does not lose the others
+  for id in ${GPU_CHECK_BENCH:-$GPU_BENCH}; do
+    step "bench $id --runs $runs" "$out/bench.log" "${GPU_CHECK_ROW_TIMEOUT:-240}" node bin/trickle-rt.js bench "$id" --runs "$runs" --no-progress --out "$out/bench-$id.json"
+  done
+  finish "$out"
+}
+
+finish() {
+  local out=$1
+  echo "failed steps: $FAILED" >>"$SUMMARY"
+  cat "$SUMMARY" >&2
+  local n; n=$(find "$out" -type f | wc -l)
+  [ "$n" -le 8 ] || say "warning: $n files in $out (the device returns 8)"
+  [ "$FAILED" -eq 0 ]
+}
+
+case ${1:-} in
+  tools) cmd_tools ;;
+  pack) cmd_pack ;;
+  run) shift; cmd_run "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
