@@ -55,7 +55,7 @@ cmd_tools() {
   # wrapped_avframe for -f null, rawvideo out for the oracles.
   args+=(--enable-ffmpeg --enable-ffprobe --enable-avfilter --enable-swscale
     --enable-filter=scale,format,crop,null,anull,aformat,aresample,trim,atrim,hwdownload
-    --enable-encoder=wrapped_avframe,rawvideo --enable-muxer=rawvideo,null --enable-demuxer=rawvideo)
+    --enable-encoder=wrapped_avframe,rawvideo,pcm_f32le,pcm_s16le --enable-muxer=rawvideo,null,f32le,s16le --enable-demuxer=rawvideo)
   key=$( { echo "$dsc"; echo "${args[*]}"; sha256sum "$prefix/.trickle-build-stamp"; } | sha256sum | cut -d' ' -f1)
   if [ -x "$CLI_DIR/ffmpeg" ] && [ -x "$CLI_DIR/ffprobe" ] && [ "$(cat "$CLI_DIR/.key" 2>/dev/null)" = "$key" ]; then
     say "ffmpeg CLI up to date: $CLI_DIR"; return 0
@@ -144,6 +144,7 @@ cmd_pack() {
   say "archiving (xz)"
   mkdir -p "$tmp/root"
   vitest_closure >"$tmp/modules" || die "vitest closure failed"
+  echo node_modules/typescript >>"$tmp/modules"   # .ts processors loaded by tests (src/cli/load-processor.ts)
   tar -cf "$tmp/bundle.tar" dist test/.fixtures $(cat "$tmp/modules") || die "tar failed"
   tar -rf "$tmp/bundle.tar" -C "$tmp" clips || die "tar failed"
   if [ "$with_cli" = yes ]; then tar -rf "$tmp/bundle.tar" -C "$tmp" ffmpeg-cli || die "tar failed"; fi
@@ -229,13 +230,23 @@ step() {
   local name=$1 log=$2 limit=$3; shift 3
   local t0=$SECONDS rc
   { echo "=== $name: $*"; } >>"$log"
-  timeout --kill-after=10 "$limit" "$@" >>"$log" 2>&1; rc=$?
+  if [ "$(type -t "$1")" = function ]; then "$@" >>"$log" 2>&1; rc=$?
+  else timeout --kill-after=10 "$limit" "$@" >>"$log" 2>&1; rc=$?; fi
   printf '%-28s rc=%-3s %4ss  (%s)\n' "$name" "$rc" "$((SECONDS - t0))" "$(basename "$log")" | tee -a "$SUMMARY" >&2
   [ "$rc" -eq 0 ] || FAILED=$((FAILED + 1))
   return 0
 }
 
 vitest_cfg() { echo scripts/gpu-check.vitest.mts; }
+
+# bench_rows JSON: prints each row's status; fails unless every row is "ok".
+bench_rows() {
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    let bad = 0;
+    for (const s of r.scenarios) { console.log(`${s.id}: ${s.status}${s.reason ? " (" + s.reason + ")" : ""}`); if (s.status !== "ok") bad++; }
+    process.exit(bad ? 1 : 0);' "$1"
+}
 
 cmd_run() {
   local out=${1:-${OUT:-}}; [ -n "$out" ] || die "no output folder: give one or set OUT"
@@ -266,7 +277,9 @@ cmd_run() {
     echo "compute-sanitizer: not found on this machine (PATH, /usr/local/cuda*/bin)" | tee -a "$SUMMARY" >"$out/sanitizer.log"
   fi
   # quick GPU bench (all GPU rows, --quick: figures are not for comparison; `bench` does the full rows)
+  # shellcheck disable=SC2086
   step "bench --quick $GPU_BENCH" "$out/bench-quick.log" 300 node bin/trickle-rt.js bench $GPU_BENCH --quick --no-progress --out "$out/bench-quick.json"
+  step "bench --quick rows all ok" "$out/bench-quick.log" 30 bench_rows "$out/bench-quick.json"
   finish "$out"
 }
 
@@ -280,14 +293,14 @@ cmd_bench() {
   # one report per row so that a row cut by its time limit does not lose the others
   for id in ${GPU_CHECK_BENCH:-$GPU_BENCH}; do
     step "bench $id --runs $runs" "$out/bench.log" "${GPU_CHECK_ROW_TIMEOUT:-240}" node bin/trickle-rt.js bench "$id" --runs "$runs" --no-progress --out "$out/bench-$id.json"
+    step "bench $id row ok" "$out/bench.log" 30 bench_rows "$out/bench-$id.json"
   done
   finish "$out"
 }
 
 finish() {
   local out=$1
-  echo "failed steps: $FAILED" >>"$SUMMARY"
-  cat "$SUMMARY" >&2
+  echo "failed steps: $FAILED" | tee -a "$SUMMARY" >&2
   local n; n=$(find "$out" -type f | wc -l)
   [ "$n" -le 8 ] || say "warning: $n files in $out (the device returns 8)"
   [ "$FAILED" -eq 0 ]
