@@ -55,7 +55,7 @@ cmd_tools() {
   # wrapped_avframe for -f null, rawvideo out for the oracles.
   args+=(--enable-ffmpeg --enable-ffprobe --enable-avfilter --enable-swscale
     --enable-filter=scale,format,crop,null,anull,aformat,aresample,trim,atrim,hwdownload
-    --enable-encoder=wrapped_avframe,rawvideo,pcm_f32le,pcm_s16le --enable-muxer=rawvideo,null,f32le,s16le --enable-demuxer=rawvideo)
+    --enable-encoder=wrapped_avframe,rawvideo,pcm_f32le,pcm_s16le --enable-muxer=rawvideo,null,pcm_f32le,pcm_s16le --enable-demuxer=rawvideo)
   key=$( { echo "$dsc"; echo "${args[*]}"; sha256sum "$prefix/.trickle-build-stamp"; } | sha256sum | cut -d' ' -f1)
   if [ -x "$CLI_DIR/ffmpeg" ] && [ -x "$CLI_DIR/ffprobe" ] && [ "$(cat "$CLI_DIR/.key" 2>/dev/null)" = "$key" ]; then
     say "ffmpeg CLI up to date: $CLI_DIR"; return 0
