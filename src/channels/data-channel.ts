@@ -9,6 +9,7 @@ import type { Logger } from '../server/logger';
 import type { StreamStats } from '../runtime/stream-stats';
 import { backoffDelay, delay, type StreamTimings } from '../runtime/timings';
 import type { ChannelPublisher } from '../runtime/transport';
+import { closeSideChannel } from './close-channel';
 
 /** The gateway's per-line limit (Go bufio.Scanner default), newline included. */
 export const MAX_DATA_LINE_BYTES = 64 * 1024;
@@ -131,14 +132,8 @@ export class DataChannel {
     await this.sending;
     clearTimeout(timer);
     this.abort.abort();
-    // Closing DELETEs the channel so the gateway sees EOS, even when nothing was ever sent on it.
-    let pub = this.publisher;
+    const pub = this.publisher;
     this.publisher = undefined;
-    try {
-      pub ??= this.options.open();
-      await pub.close();
-    } catch (err) {
-      this.options.log.debug('channel close failed', { err });
-    }
+    await closeSideChannel(pub, this.options.open, this.options.log);
   }
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../server/logger';
 import type { StreamStats } from '../runtime/stream-stats';
 import { backoffDelay, delay, type StreamTimings } from '../runtime/timings';
 import type { ChannelPublisher } from '../runtime/transport';
+import { closeSideChannel } from './close-channel';
 
 export interface EventsChannelOptions {
   /** Creates (or re-creates after a failure) the channel's publisher. */
@@ -95,14 +96,8 @@ export class EventsChannel {
     await this.loop;
     clearTimeout(timer);
     this.abort.abort();
-    // Closing DELETEs the channel so the gateway sees EOS, even when nothing was ever sent on it.
-    let pub = this.publisher;
+    const pub = this.publisher;
     this.publisher = undefined;
-    try {
-      pub ??= this.options.open();
-      await pub.close();
-    } catch (err) {
-      this.options.log.debug('channel close failed', { err });
-    }
+    await closeSideChannel(pub, this.options.open, this.options.log);
   }
 }
