@@ -107,16 +107,6 @@ export function fromNativeError(err: unknown, site?: Error): TrickleError {
   return wrapped;
 }
 
-/** Runs an async native call and converts its rejection, keeping the caller's stack. */
-export async function callNative<T>(fn: () => Promise<T>): Promise<T> {
-  const site = new Error();
-  try {
-    return await fn();
-  } catch (err) {
-    throw fromNativeError(err, site);
-  }
-}
-
 /** Builds the standard validation error ("Expected a positive integer for width but received -1"). */
 export function invalidArg(what: string, expected: string, received: unknown): TrickleError {
   return new TrickleError(ErrorCodes.ERR_INVALID_ARG, `Expected ${expected} for ${what} but received ${describe(received)}`);

@@ -2,9 +2,9 @@
  * trickle-rt public API. See README.md for concepts and examples.
  */
 export { TrickleError, ErrorCodes, type ErrorCode } from './errors';
-export { capabilities, packageVersion, type Capabilities } from './capabilities';
+export { capabilities, packageVersion, type Capabilities } from './native/capabilities';
 export { summarizeVideo, type VideoSummary } from './media/summarize-video';
-export { TrickleServer, type TrickleServerOptions, type TrickleChannelInfo } from './trickle/trickle-server';
+export { TrickleServer, type TrickleServerOptions, type TrickleChannelInfo } from './trickle-server/trickle-server';
 export {
   VideoFrame,
   type PixelFormat,
@@ -21,16 +21,16 @@ export { FramePool, type FramePoolStats } from './media/frame-pool';
 export { frameStats, type FrameStats } from './media/frame-stats';
 export { FrameProcessor, type StreamContext, type ClosableFrame, type InputSize } from './processor/frame-processor';
 export { createProcessor, type ProcessorHooks } from './processor/create-processor';
-export { StreamServer, type StreamServerOptions } from './server/stream-server';
-export { validateParams, mediaSettings, ParamsValidationError, type StreamParams, type StreamMediaSettings } from './server/params';
-export { WorkerState, type HealthStatus, type CurrentState } from './server/worker-state';
-export type { StreamHandle, StreamEnd, StreamPhase, StartRequest } from './server/stream-handle';
-export { createLogger, type Logger, type LogLevel } from './server/logger';
-export { registerCapability, registerCapabilityFromEnv, type RegistrationOptions, type RegistrationResult } from './server/registration';
-export { StreamStats, type StreamStatsSnapshot, type LatencySummary } from './runtime/stream-stats';
-export { DEFAULT_TIMINGS, type StreamTimings } from './runtime/timings';
-export { createStreamSession, StreamSession, type MediaPipeline, type MediaPipelineFactory, type MediaPipelineContext } from './runtime/stream-session';
-export type { TransportFactory, ChannelPublisher, ChannelSubscriber, SegmentSink } from './runtime/transport';
+export { StreamServer, type StreamServerOptions } from './worker/stream-server';
+export { validateParams, mediaSettings, ParamsValidationError, type StreamParams, type StreamMediaSettings } from './params';
+export { WorkerState, type HealthStatus, type CurrentState } from './worker/worker-state';
+export type { StreamHandle, StreamEnd, StreamPhase, StartRequest } from './stream/stream-handle';
+export { createLogger, type Logger, type LogLevel } from './logger';
+export { registerCapability, registerCapabilityFromEnv, type RegistrationOptions, type RegistrationResult } from './worker/registration';
+export { StreamStats, type StreamStatsSnapshot, type LatencySummary } from './stream/stream-stats';
+export { DEFAULT_TIMINGS, type StreamTimings } from './stream/timings';
+export { createStreamSession, StreamSession, type MediaPipeline, type MediaPipelineFactory, type MediaPipelineContext } from './stream/stream-session';
+export type { TransportFactory, ChannelPublisher, ChannelSubscriber, SegmentSink } from './stream/transport';
 export {
   Engine,
   type EngineDType,
@@ -70,7 +70,7 @@ export {
 export { TrickleSegment } from './trickle/trickle-segment';
 export { SEQ_CURRENT, SEQ_NEXT } from './trickle/protocol';
 export { MpegTsSplitter, looksLikeMpegTs, type SplitPiece, type MpegTsSplitterOptions } from './trickle/mpegts-splitter';
-export { createMediaPipeline, type MediaBackend, type MediaPipelineOptions } from './runtime/media-pipeline';
-export { nativeMediaBackend, type NativeMediaOptions } from './runtime/native-media';
-export { trickleTransport } from './runtime/trickle-transport';
+export { createMediaPipeline, type MediaBackend, type MediaPipelineOptions } from './stream/media-pipeline';
+export { nativeMediaBackend, type NativeMediaOptions } from './stream/native-media';
+export { trickleTransport } from './stream/trickle-transport';
 export { createTintProcessor } from './processor/samples/tint';

@@ -40,7 +40,6 @@ function hookTypeScript(): void {
   if (tsHooked) return;
   let ts: typeof import('typescript');
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     ts = require('typescript') as typeof import('typescript');
   } catch {
     throw new TrickleError(
@@ -99,7 +98,6 @@ export async function loadProcessor(modulePath: string, cwd = process.cwd()): Pr
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } else {
     if (extname(path) === '.ts' || extname(path) === '.mts' || extname(path) === '.cts') hookTypeScript();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(path) as Record<string, unknown>;
   }
   const candidate = mod['default'] ?? mod['processor'] ?? mod;

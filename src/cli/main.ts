@@ -1,5 +1,5 @@
 import { TrickleError } from '../errors';
-import { packageVersion } from '../capabilities';
+import { packageVersion } from '../native/capabilities';
 import { commands } from './commands/index';
 
 function help(): string {
@@ -20,6 +20,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = commands.find((c) => c.name === name);
+  if (!command && name === 'bench') {
+    process.stderr.write(
+      'trickle-rt: the benchmark suite is not part of the installed package; in a checkout of the repository run `npm run bench -- [B1 …] [options]` (see bench/README.md)\n',
+    );
+    return 2;
+  }
   if (!command) {
     process.stderr.write(`trickle-rt: unknown command "${name}"\n\n${help()}`);
     return 2;

@@ -1,11 +1,12 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 
-import { capabilities } from '../capabilities';
-import { ErrorCodes, TrickleError, callNative, fromNativeError, invalidArg } from '../errors';
+import { capabilities } from '../native/capabilities';
+import { ErrorCodes, TrickleError, fromNativeError, invalidArg } from '../errors';
+import { callNative } from '../native/call';
 import { Tensor, tensorFromHandle, tensorHandle } from '../media/tensor';
 import { OwnedHandle } from '../media/owned-handle';
-import { native, type NativeEngine, type NativeEngineIo, type NativeEngineReport, type NativeEngineStats } from '../native';
+import { native, type NativeEngine, type NativeEngineIo, type NativeEngineReport, type NativeEngineStats } from '../native/addon';
 import { defaultEngineCacheDir, engineCacheKey, engineCachePath, sha256File } from './engine-cache';
 
 /** Element types an engine's inputs and outputs may have (those of {@link Tensor}). */

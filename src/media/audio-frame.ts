@@ -1,6 +1,6 @@
 import { ErrorCodes, invalidArg, TrickleError } from '../errors';
-import { native, type NativeAudioFrame } from '../native';
-import { callNativeSync } from './native-sync';
+import { native, type NativeAudioFrame } from '../native/addon';
+import { callNativeSync } from '../native/call';
 import { OwnedHandle } from './owned-handle';
 
 const INTERNAL = Symbol('AudioFrame.internal');

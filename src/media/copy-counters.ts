@@ -1,4 +1,4 @@
-import { native, type NativeCopyCounters } from '../native';
+import { native, type NativeCopyCounters } from '../native/addon';
 
 /** Whole-buffer copies (count and bytes) made by frame and tensor code, per direction. */
 export type CopyCounters = NativeCopyCounters;

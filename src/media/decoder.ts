@@ -8,9 +8,9 @@ import {
   type NativeDecoder,
   type NativeDecoderStats,
   type NativeVideoFrame,
-} from '../native';
+} from '../native/addon';
 import { AudioFrame, audioFrameFromHandle } from './audio-frame';
-import { callNativeSync } from './native-sync';
+import { callNativeSync } from '../native/call';
 import { PipelineCore } from './pipeline-core';
 import { VideoFrame, videoFrameFromHandle } from './video-frame';
 

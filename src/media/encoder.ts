@@ -1,8 +1,8 @@
 import { ErrorCodes, fromNativeError, invalidArg, TrickleError } from '../errors';
-import { native, type NativeEncoder, type NativeEncoderStats } from '../native';
+import { native, type NativeEncoder, type NativeEncoderStats } from '../native/addon';
 import { AudioFrame, audioFrameHandle } from './audio-frame';
 import type { AudioPacket } from './decoder';
-import { callNativeSync } from './native-sync';
+import { callNativeSync } from '../native/call';
 import { PipelineCore } from './pipeline-core';
 import { VideoFrame, videoFrameHandle } from './video-frame';
 

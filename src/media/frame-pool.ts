@@ -1,11 +1,10 @@
 import { invalidArg } from '../errors';
-import { native, type NativeFramePool, type NativeFramePoolStats } from '../native';
+import { native, type NativeFramePool, type NativeFramePoolStats } from '../native/addon';
 
 /** Statistics of a {@link FramePool}. */
 export type FramePoolStats = NativeFramePoolStats;
 
 let handleOf: (pool: FramePool) => NativeFramePool;
-const INTERNAL = Symbol('FramePool.internal');
 
 /**
  * A bounded count of frames that may be alive at once. Decoders own one per stream (their native
@@ -26,18 +25,11 @@ export class FramePool {
     handleOf = (pool) => pool.#handle;
   }
 
-  constructor(capacity: number);
-  /** @internal */
-  constructor(token: typeof INTERNAL, handle: NativeFramePool);
-  constructor(a: number | typeof INTERNAL, handle?: NativeFramePool) {
-    if (a === INTERNAL && handle) {
-      this.#handle = handle;
-      return;
+  constructor(capacity: number) {
+    if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 4096) {
+      throw invalidArg('capacity', 'an integer from 1 to 4096', capacity);
     }
-    if (typeof a !== 'number' || !Number.isInteger(a) || a < 1 || a > 4096) {
-      throw invalidArg('capacity', 'an integer from 1 to 4096', a);
-    }
-    this.#handle = new (native().NativeFramePool)(a);
+    this.#handle = new (native().NativeFramePool)(capacity);
   }
 
   get capacity(): number {
@@ -53,9 +45,4 @@ export class FramePool {
 /** @internal The native handle of a pool (for bindings that take a pool). */
 export function framePoolHandle(pool: FramePool): NativeFramePool {
   return handleOf(pool);
-}
-
-/** @internal Wraps a native pool handle (e.g. a decoder's) into a FramePool. */
-export function framePoolFromHandle(handle: NativeFramePool): FramePool {
-  return new FramePool(INTERNAL, handle);
 }

@@ -1,4 +1,4 @@
-import { native, type NativeFrameStats } from '../native';
+import { native, type NativeFrameStats } from '../native/addon';
 
 /** Process-wide frame counts (all streams and pools). */
 export type FrameStats = NativeFrameStats;

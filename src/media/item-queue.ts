@@ -1,4 +1,4 @@
-import { ErrorCodes, TrickleError } from '../errors';
+import { abortError } from '../util';
 
 /**
  * @internal A single-consumer FIFO between native events (producer, JS thread) and an async
@@ -75,8 +75,4 @@ export class ItemQueue<T> {
     this.#wake = null;
     wake?.();
   }
-}
-
-export function abortError(signal: AbortSignal): TrickleError {
-  return new TrickleError(ErrorCodes.ERR_ABORTED, 'the operation was aborted', { cause: signal.reason });
 }

@@ -1,5 +1,6 @@
 import { ErrorCodes, fromNativeError, TrickleError } from '../errors';
-import { abortError, ItemQueue } from './item-queue';
+import { abortError } from '../util';
+import { ItemQueue } from './item-queue';
 
 /** The lifecycle of Decoder and Encoder (idle is never observed: both start when constructed). */
 export type PipelineState = 'running' | 'draining' | 'ended' | 'closed' | 'errored';

@@ -1,5 +1,6 @@
-import { callNative, invalidArg } from '../errors';
-import { native, type NativeVideoSummary } from '../native';
+import { invalidArg } from '../errors';
+import { callNative } from '../native/call';
+import { native, type NativeVideoSummary } from '../native/addon';
 
 /** Summary of the video stream of a container held in memory. */
 export type VideoSummary = NativeVideoSummary;

@@ -1,6 +1,6 @@
-import { callNative, ErrorCodes, invalidArg, TrickleError } from '../errors';
-import { native, type NativeTensor } from '../native';
-import { callNativeSync } from './native-sync';
+import { ErrorCodes, invalidArg, TrickleError } from '../errors';
+import { native, type NativeTensor } from '../native/addon';
+import { callNative, callNativeSync } from '../native/call';
 import { OwnedHandle } from './owned-handle';
 
 export type DType = 'uint8' | 'float16' | 'float32';

@@ -1,4 +1,4 @@
-import { callNative, ErrorCodes, invalidArg, TrickleError } from '../errors';
+import { ErrorCodes, invalidArg, TrickleError } from '../errors';
 import {
   native,
   type NativeCudaInterop,
@@ -6,10 +6,10 @@ import {
   type NativePlane,
   type NativeToTensorOptions,
   type NativeVideoFrame,
-} from '../native';
+} from '../native/addon';
 import { checkTimeBase } from './audio-frame';
 import { type FramePool, framePoolHandle } from './frame-pool';
-import { callNativeSync } from './native-sync';
+import { callNative, callNativeSync } from '../native/call';
 import { OwnedHandle } from './owned-handle';
 import { type DType, type Tensor, tensorFromHandle, tensorHandle } from './tensor';
 

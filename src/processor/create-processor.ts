@@ -1,5 +1,5 @@
 import { invalidArg } from '../errors';
-import type { StreamParams } from '../server/params';
+import type { StreamParams } from '../params';
 import { FrameProcessor, type AudioMode, type ClosableFrame, type InputSize, type StreamContext } from './frame-processor';
 
 type MaybePromise<T> = T | Promise<T>;

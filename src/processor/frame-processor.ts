@@ -2,8 +2,8 @@
  * The user-facing processing contract: one {@link FrameProcessor} serves every stream of a worker;
  * each call gets the stream's {@link StreamContext}. See docs/worker.md.
  */
-import type { StreamParams } from '../server/params';
-import type { Logger } from '../server/logger';
+import type { StreamParams } from '../params';
+import type { Logger } from '../logger';
 
 /**
  * What the pipeline hands a processor: a decoded frame. The concrete classes are the native

@@ -72,34 +72,6 @@ export function simpleRequest(
   });
 }
 
-/** Exponential backoff: base · 2^attempt, capped. */
-export function backoffMs(base: number, attempt: number, cap = 5_000): number {
-  return Math.min(cap, base * 2 ** attempt);
-}
-
-/** Waits ms, or rejects with ERR_ABORTED when the signal fires. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError(signal));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal as AbortSignal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-export function abortError(signal: AbortSignal): TrickleError {
-  return new TrickleError(ErrorCodes.ERR_ABORTED, 'The operation was aborted', { cause: signal.reason });
-}
-
 export function networkError(what: string, cause: unknown): TrickleError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new TrickleError(ErrorCodes.ERR_TRICKLE_NETWORK, `${what}: ${reason}`, { cause });

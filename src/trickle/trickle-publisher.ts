@@ -8,11 +8,9 @@
 import type { Agent } from 'node:http';
 
 import { ErrorCodes, invalidArg, TrickleError } from '../errors';
+import { abortError, backoffMs, delay } from '../util';
 import {
-  abortError,
-  backoffMs,
   createAgent,
-  delay,
   httpStatusError,
   networkError,
   parseChannelUrl,
@@ -23,6 +21,9 @@ import {
 import { HEADER_CLOSED, HEADER_LATEST, HEADER_RESET, headerInt, parseSeq } from './protocol';
 import { SegmentPost } from './segment-post';
 import { TrickleSegmentWriter } from './trickle-segment-writer';
+
+/** Retry delays double from the configured first delay up to this. */
+const MAX_RETRY_DELAY_MS = 5_000;
 
 export interface TricklePublisherOptions {
   /** `Content-Type` of the POSTs (the channel mime when the POST auto-creates the channel). Default `video/MP2T`. */
@@ -281,7 +282,8 @@ export class TricklePublisher {
 
   /** @internal */
   async _backoff(attempt: number): Promise<void> {
-    await delay(backoffMs(this.retryDelayMs, attempt), this.signal);
+    await delay(backoffMs(attempt, this.retryDelayMs, MAX_RETRY_DELAY_MS), this.signal);
+    this._checkAbort();
   }
 
   /** @internal */

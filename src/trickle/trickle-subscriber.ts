@@ -9,11 +9,9 @@
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 
 import { ErrorCodes, invalidArg, TrickleError } from '../errors';
+import { abortError, backoffMs, delay } from '../util';
 import {
-  abortError,
-  backoffMs,
   createAgent,
-  delay,
   httpStatusError,
   networkError,
   parseChannelUrl,
@@ -24,6 +22,9 @@ import {
 } from './http-client';
 import { TrickleSegment } from './trickle-segment';
 import { HEADER_CLOSED, HEADER_LATEST, HEADER_SEQ, headerInt, SEQ_CURRENT, SEQ_NEXT, STATUS_SEQ_NONEXISTENT } from './protocol';
+
+/** Retry delays double from the configured first delay up to this. */
+const MAX_RETRY_DELAY_MS = 5_000;
 
 export interface TrickleSubscriberOptions {
   /** First segment: -2 = current from its start (default, as pytrickle), -1 = the next one, N ≥ 0 = that one. */
@@ -299,7 +300,8 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
   }
 
   private async backoff(attempt: number): Promise<void> {
-    await delay(backoffMs(this.retryDelayMs, attempt), this.signal);
+    await delay(backoffMs(attempt, this.retryDelayMs, MAX_RETRY_DELAY_MS), this.signal);
+    this.checkAlive();
   }
 
   private checkAlive(): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { native } from '../../src/native';
+import { native } from '../../src/native/addon';
 import { shouldRunGpuTests } from '../helpers/gpu';
 
 describe.skipIf(!shouldRunGpuTests())('CUDA kernels on a GPU', () => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { capabilities } from '../../src/capabilities';
+import { capabilities } from '../../src/native/capabilities';
 import { TrickleError } from '../../src/errors';
 import { Engine } from '../../src/infer/engine';
 import { copyCounters } from '../../src/media/copy-counters';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { capabilities } from '../../src/capabilities';
+import { capabilities } from '../../src/native/capabilities';
 import { Decoder } from '../../src/media/decoder';
 import { Encoder } from '../../src/media/encoder';
 import { ffmpegLumaFrames, ffprobeVideoFrames, fixturePath, patternIndex } from '../helpers/fixtures';

@@ -1,7 +1,7 @@
 /** A StreamHandle without media, for tests of the HTTP layer. */
-import { StreamStats } from '../../src/runtime/stream-stats';
-import type { StreamParams } from '../../src/server/params';
-import type { ParamsSource, StartRequest, StreamEnd, StreamHandle, StreamPhase } from '../../src/server/stream-handle';
+import { StreamStats } from '../../src/stream/stream-stats';
+import type { StreamParams } from '../../src/params';
+import type { ParamsSource, StartRequest, StreamEnd, StreamHandle, StreamPhase } from '../../src/stream/stream-handle';
 
 export class FakeStream implements StreamHandle {
   readonly id: string;

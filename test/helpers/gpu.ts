@@ -2,7 +2,7 @@
  * GPU test gating. GPU tests run only where a CUDA device is visible; under REQUIRE_GPU=1 a missing
  * GPU fails the test instead of skipping it (so a GPU CI job cannot pass by skipping everything).
  */
-import { capabilities } from '../../src/capabilities';
+import { capabilities } from '../../src/native/capabilities';
 
 export const requireGpu = process.env['REQUIRE_GPU'] === '1';
 

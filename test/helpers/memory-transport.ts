@@ -3,7 +3,7 @@
  * segments to a named channel; subscribers read segments pushed with `push()`. Failures can be
  * injected per channel.
  */
-import type { ChannelPublisher, ChannelSubscriber, SegmentSink, TransportFactory } from '../../src/runtime/transport';
+import type { ChannelPublisher, ChannelSubscriber, SegmentSink, TransportFactory } from '../../src/stream/transport';
 
 export class MemoryTransport implements TransportFactory {
   readonly published = new Map<string, Buffer[]>();

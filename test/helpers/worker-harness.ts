@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 
 import { Decoder } from '../../src/media/decoder';
 import type { FrameProcessor } from '../../src/processor/frame-processor';
-import { silentLogger } from '../../src/server/logger';
-import { StreamServer, type StreamServerOptions } from '../../src/server/stream-server';
+import { silentLogger } from '../../src/logger';
+import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-server';
 import { TricklePublisher } from '../../src/trickle/trickle-publisher';
-import { TrickleServer } from '../../src/trickle/trickle-server';
+import { TrickleServer } from '../../src/trickle-server/trickle-server';
 import { TrickleSubscriber } from '../../src/trickle/trickle-subscriber';
 import { fixturePath } from './fixtures';
 

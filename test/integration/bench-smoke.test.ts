@@ -1,6 +1,6 @@
 /**
  * Smoke test of the bench suite: runs one tiny scenario (B6, --quick, shortened further with --set)
- * through the real CLI in a child process, then checks the JSON report's shape and that every figure
+ * through the bench's command line (bench/, built with its own tsconfig) in a child process, then checks the JSON report's shape and that every figure
  * is a positive finite number. No timing assertions: speed is the bench's business, not the tests'.
  */
 import { execFile } from 'node:child_process';
@@ -9,20 +9,25 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
-import type { BenchReport } from '../../src/bench/types';
+import type { BenchReport } from '../../bench/src/types';
 
 const root = resolve(__dirname, '..', '..');
 const run = promisify(execFile);
 
-describe('trickle-rt bench (smoke)', () => {
+describe('bench suite (smoke)', () => {
+  beforeAll(async () => {
+    // the global setup compiled dist/; the bench package links it and compiles bench/src
+    await run(process.execPath, [join(root, 'bench', 'build.js')], { cwd: root });
+  }, 120_000);
+
   it('runs B6 --quick in a fresh process and writes a well-formed report', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'trickle-bench-')), 'report.json');
     const { stdout, stderr } = await run(
       process.execPath,
       [
-        join(root, 'bin', 'trickle-rt.js'), 'bench', 'b6', '--quick', '--json', '--out', out,
+        join(root, 'bench', 'dist', 'cli.js'), 'b6', '--quick', '--json', '--out', out,
         '--set', 'channels=3', '--set', 'channelSeconds=0.5', '--set', 'latencyWrites=20', '--set', `bulkBytes=${2 * 1024 * 1024}`,
       ],
       { cwd: root, maxBuffer: 16 * 1024 * 1024 },
@@ -59,8 +64,14 @@ describe('trickle-rt bench (smoke)', () => {
   });
 
   it('rejects an unknown scenario id with a clear message', async () => {
-    const err = await run(process.execPath, [join(root, 'bin', 'trickle-rt.js'), 'bench', 'B42'], { cwd: root }).catch((e: unknown) => e);
+    const err = await run(process.execPath, [join(root, 'bench', 'dist', 'cli.js'), 'B42'], { cwd: root }).catch((e: unknown) => e);
     expect((err as { code: number }).code).toBe(1);
     expect((err as { stderr: string }).stderr).toContain('Expected a scenario id');
+  });
+
+  it('is not part of the published CLI: `trickle-rt bench` says where the bench lives', async () => {
+    const err = await run(process.execPath, [join(root, 'bin', 'trickle-rt.js'), 'bench'], { cwd: root }).catch((e: unknown) => e);
+    expect((err as { code: number }).code).toBe(2);
+    expect((err as { stderr: string }).stderr).toContain('npm run bench');
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { packageRoot } from '../../src/native';
+import { packageRoot } from '../../src/native/addon';
 
 const bin = join(packageRoot, 'bin', 'trickle-rt.js');
 

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { TricklePublisher } from '../../src/trickle/trickle-publisher';
-import { TrickleServer } from '../../src/trickle/trickle-server';
+import { TrickleServer } from '../../src/trickle-server/trickle-server';
 import { TrickleSubscriber } from '../../src/trickle/trickle-subscriber';
 import { fixturePath } from '../helpers/fixtures';
 

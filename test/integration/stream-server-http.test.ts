@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { createProcessor } from '../../src/processor/create-processor';
-import { silentLogger } from '../../src/server/logger';
-import { registerCapabilityFromEnv } from '../../src/server/registration';
-import { StreamServer, type StreamServerOptions } from '../../src/server/stream-server';
+import { silentLogger } from '../../src/logger';
+import { registerCapabilityFromEnv } from '../../src/worker/registration';
+import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-server';
 import { FakeStream } from '../helpers/fake-stream';
 
 const servers: Array<{ close(): Promise<void> | void }> = [];

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-import { packageRoot } from '../../src/native';
-import { TrickleServer } from '../../src/trickle/trickle-server';
+import { packageRoot } from '../../src/native/addon';
+import { TrickleServer } from '../../src/trickle-server/trickle-server';
 import { TrickleSubscriber } from '../../src/trickle/trickle-subscriber';
 import { fixturePath } from '../helpers/fixtures';
 

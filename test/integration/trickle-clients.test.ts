@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { TrickleError } from '../../src/errors';
 import { TricklePublisher } from '../../src/trickle/trickle-publisher';
-import { TrickleServer, type TrickleServerOptions } from '../../src/trickle/trickle-server';
+import { TrickleServer, type TrickleServerOptions } from '../../src/trickle-server/trickle-server';
 import type { TrickleSegment } from '../../src/trickle/trickle-segment';
 import { TrickleSubscriber } from '../../src/trickle/trickle-subscriber';
 import { MisbehavingServer, type Script } from '../helpers/misbehaving-server';

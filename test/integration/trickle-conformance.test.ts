@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { TrickleError } from '../../src/errors';
-import { TrickleServer, type TrickleServerOptions } from '../../src/trickle/trickle-server';
+import { TrickleServer, type TrickleServerOptions } from '../../src/trickle-server/trickle-server';
 import { RawConn, rawOnce, stillPending, type RawResponse } from '../helpers/raw-http';
 
 const servers: TrickleServer[] = [];

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { capabilities } from '../../src/capabilities';
-import { packageRoot } from '../../src/native';
+import { capabilities } from '../../src/native/capabilities';
+import { packageRoot } from '../../src/native/addon';
 import { gpuAvailable } from '../helpers/gpu';
 
 function pkgConfigVersion(lib: string): string | null {

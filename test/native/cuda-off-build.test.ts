@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { packageRoot } from '../../src/native';
+import { packageRoot } from '../../src/native/addon';
 import { fixturePath } from '../helpers/fixtures';
 
 const outDir = join(packageRoot, 'build-nocuda');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { capabilities } from '../../src/capabilities';
+import { capabilities } from '../../src/native/capabilities';
 import { TrickleError } from '../../src/errors';
 import { Decoder, type DecodedItem } from '../../src/media/decoder';
 import { frameStats } from '../../src/media/frame-stats';

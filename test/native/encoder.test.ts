@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { capabilities } from '../../src/capabilities';
+import { capabilities } from '../../src/native/capabilities';
 import { TrickleError } from '../../src/errors';
 import { Decoder } from '../../src/media/decoder';
 import { Encoder, type EncoderOptions } from '../../src/media/encoder';

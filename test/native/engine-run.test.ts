@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TrickleError } from '../../src/errors';
 import { engineFromHandle, type Engine } from '../../src/infer/engine';
 import { Tensor } from '../../src/media/tensor';
-import { native, type NativeEngine, type NativeEngineIo, type NativeTensor } from '../../src/native';
+import { native, type NativeEngine, type NativeEngineIo, type NativeTensor } from '../../src/native/addon';
 
 interface RecordedRun {
   feeds: Array<{ name: string; tensor: NativeTensor }>;

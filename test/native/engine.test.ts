@@ -9,11 +9,11 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { capabilities } from '../../src/capabilities';
+import { capabilities } from '../../src/native/capabilities';
 import { loadProcessor } from '../../src/cli/load-processor';
 import { TrickleError } from '../../src/errors';
 import { Engine, type EngineLoadOptions } from '../../src/infer/engine';
-import { native, packageRoot } from '../../src/native';
+import { native, packageRoot } from '../../src/native/addon';
 import { addModel } from '../helpers/onnx';
 
 const caps = capabilities();

@@ -12,7 +12,7 @@ import { Tensor } from '../../src/media/tensor';
 import { VideoFrame } from '../../src/media/video-frame';
 import type { StreamContext } from '../../src/processor/frame-processor';
 import { createTintProcessor, tintRgb } from '../../src/processor/samples/tint';
-import { silentLogger } from '../../src/server/logger';
+import { silentLogger } from '../../src/logger';
 
 const W = 64;
 const H = 48;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { TrickleError } from '../../src/errors';
-import { loadNativeAddon, nativeAddonPath, packageRoot, type LoadAttempt } from '../../src/native';
+import { loadNativeAddon, nativeAddonPath, packageRoot, type LoadAttempt } from '../../src/native/addon';
 
 const scratch = mkdtempSync(join(tmpdir(), 'trickle-loader-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { loadNativeAddon, packageRoot } from '../../src/native';
+import { loadNativeAddon, packageRoot } from '../../src/native/addon';
 
 const scratch = mkdtempSync(join(tmpdir(), 'trickle-rt-install-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-import { packageRoot } from '../../src/native';
+import { packageRoot } from '../../src/native/addon';
 
 export const PREBUILD_PATH = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'trickle-rt.node');
 

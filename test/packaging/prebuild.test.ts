@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { packageRoot } from '../../src/native';
+import { packageRoot } from '../../src/native/addon';
 import { fixturePath, FIXTURES, PATTERN_BLOCK, PATTERN_ROW } from '../helpers/fixtures';
 import { compareVersions, maxVersion, readCudaFatbin, readElf } from './elf';
 import {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { callNative, fromNativeError, invalidArg, TrickleError } from '../../src/errors';
+import { fromNativeError, invalidArg, TrickleError } from '../../src/errors';
+import { callNative } from '../../src/native/call';
 
 describe('TrickleError', () => {
   it('converts a native error, keeping code, op and nativeCode', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { FrameRateGate } from '../../src/runtime/frame-rate-gate';
-import { LatestQueue } from '../../src/runtime/latest-queue';
+import { FrameRateGate } from '../../src/stream/frame-rate-gate';
+import { LatestQueue } from '../../src/stream/latest-queue';
 
 const passCount = (gate: FrameRateGate, times: number[]) => times.filter((t) => gate.accept(t)).length;
 

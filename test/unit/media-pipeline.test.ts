@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 
 import { createProcessor } from '../../src/processor/create-processor';
-import { createMediaPipeline, type MediaBackend, type PipelineDecodedItem } from '../../src/runtime/media-pipeline';
-import { createStreamSession } from '../../src/runtime/stream-session';
-import type { StreamParams } from '../../src/server/params';
+import { createMediaPipeline, type MediaBackend, type PipelineDecodedItem } from '../../src/stream/media-pipeline';
+import { createStreamSession } from '../../src/stream/stream-session';
+import type { StreamParams } from '../../src/params';
 import { MemoryTransport } from '../helpers/memory-transport';
 
 class FakeFrame {

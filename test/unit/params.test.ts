@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { mediaSettings, validateParams } from '../../src/server/params';
+import { mediaSettings, validateParams } from '../../src/params';
 
 describe('validateParams (pytrickle rules, COMPAT.md)', () => {
   it('rejects non-objects', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
 import { createProcessor } from '../../src/processor/create-processor';
-import { silentLogger } from '../../src/server/logger';
-import type { RouteRequest } from '../../src/server/routes';
-import { StreamServer, type StreamServerOptions } from '../../src/server/stream-server';
+import { silentLogger } from '../../src/logger';
+import type { RouteRequest } from '../../src/worker/routes';
+import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-server';
 import { FakeStream } from '../helpers/fake-stream';
 
 function makeServer(opts: Partial<StreamServerOptions> = {}) {

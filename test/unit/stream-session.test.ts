@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import { createProcessor } from '../../src/processor/create-processor';
 import type { StreamContext } from '../../src/processor/frame-processor';
-import type { StreamParams } from '../../src/server/params';
-import { createStreamSession } from '../../src/runtime/stream-session';
+import type { StreamParams } from '../../src/params';
+import { createStreamSession } from '../../src/stream/stream-session';
 import { MemoryTransport } from '../helpers/memory-transport';
 
 const URLS = {

@@ -15,10 +15,10 @@ import { Encoder } from '../../media/encoder';
 import { Tensor } from '../../media/tensor';
 import { VideoFrame } from '../../media/video-frame';
 import { createTintProcessor, type Tint } from '../../processor/samples/tint';
-import { createLogger } from '../../server/logger';
-import { StreamServer } from '../../server/stream-server';
+import { createLogger } from '../../logger';
+import { StreamServer } from '../../worker/stream-server';
 import { TricklePublisher } from '../../trickle/trickle-publisher';
-import { TrickleServer } from '../../trickle/trickle-server';
+import { TrickleServer } from '../../trickle-server/trickle-server';
 import { TrickleSubscriber } from '../../trickle/trickle-subscriber';
 import type { CliCommand } from '../command';
 

@@ -1,5 +1,4 @@
 import type { CliCommand } from '../command';
-import { benchCommand } from './bench';
 import { demoCommand } from './demo';
 import { infoCommand } from './info';
 import { publishCommand } from './publish';
@@ -8,4 +7,4 @@ import { subscribeCommand } from './subscribe';
 import { trickleServerCommand } from './trickle-server';
 
 /** Every CLI subcommand, in the order `trickle-rt help` lists them. */
-export const commands: CliCommand[] = [demoCommand, serveCommand, infoCommand, benchCommand, trickleServerCommand, publishCommand, subscribeCommand];
+export const commands: CliCommand[] = [demoCommand, serveCommand, infoCommand, trickleServerCommand, publishCommand, subscribeCommand];

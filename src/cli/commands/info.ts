@@ -1,4 +1,4 @@
-import { capabilities } from '../../capabilities';
+import { capabilities } from '../../native/capabilities';
 import type { CliCommand } from '../command';
 
 export const infoCommand: CliCommand = {

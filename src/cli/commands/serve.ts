@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 
 import { invalidArg } from '../../errors';
-import { createLogger } from '../../server/logger';
-import { StreamServer } from '../../server/stream-server';
+import { createLogger } from '../../logger';
+import { StreamServer } from '../../worker/stream-server';
 import type { CliCommand } from '../command';
 import { loadProcessor } from '../load-processor';
 

@@ -1,4 +1,4 @@
-import { TrickleServer } from '../../trickle/trickle-server';
+import { TrickleServer } from '../../trickle-server/trickle-server';
 import { intOption, optionValue, parseArgs, untilSignal } from '../args';
 import type { CliCommand } from '../command';
 

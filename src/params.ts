@@ -1,0 +1,117 @@
+/**
+ * Stream parameter validation, shared by `/stream/start` (`params`), `/stream/params` and the
+ * control channel. Reproduces pytrickle's rules and messages (COMPAT.md "Params validation") with
+ * two deliberate fixes: a width/height that is not positive gets its own message (pytrickle masks it
+ * behind the integer message), and callers answer validation failures with 400 (pytrickle: 500).
+ *
+ * Everything that is not a reserved key passes through untouched to the processor.
+ */
+import { ErrorCodes, TrickleError } from './errors';
+
+/** A flat, JSON-compatible params object as the gateway sends it (snake_case keys). */
+export type StreamParams = Record<string, unknown>;
+
+/** pytrickle's defaults. */
+export const DEFAULT_WIDTH = 512;
+export const DEFAULT_HEIGHT = 512;
+export const DEFAULT_MAX_FRAMERATE = 24;
+export const MAX_FRAMERATE_LIMIT = 60;
+
+/** Thrown when params fail validation; `message` is the exact reason used in HTTP error bodies. */
+export class ParamsValidationError extends TrickleError {
+  constructor(reason: string) {
+    super(ErrorCodes.ERR_INVALID_PARAM, reason);
+    this.name = 'ParamsValidationError';
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Python's `int()` on the values JSON can carry: integers, integer-valued numbers, integer strings. */
+function toInteger(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) ? value : undefined;
+  if (typeof value === 'string') {
+    const s = value.trim();
+    if (!/^[+-]?\d+$/.test(s)) return undefined;
+    const n = Number(s);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return undefined;
+}
+
+/**
+ * Validates and normalises a params object. Returns a shallow copy in which `width`/`height` and
+ * `max_framerate` are numbers and `detect_out_resolution` is a boolean; other keys are untouched.
+ *
+ * @throws ParamsValidationError with pytrickle's reason text.
+ * @example
+ * validateParams({ width: '640', height: 360, prompt: 'x' }); // → { width: 640, height: 360, prompt: 'x' }
+ */
+export function validateParams(value: unknown): StreamParams {
+  if (!isPlainObject(value)) throw new ParamsValidationError('Params must be a dictionary');
+  const out: StreamParams = { ...value };
+
+  const hasWidth = 'width' in value && value['width'] !== null;
+  const hasHeight = 'height' in value && value['height'] !== null;
+  if (hasWidth || hasHeight) {
+    if (!(hasWidth && hasHeight)) {
+      throw new ParamsValidationError("Both 'width' and 'height' must be provided together");
+    }
+    const width = toInteger(value['width']);
+    const height = toInteger(value['height']);
+    if (width === undefined || height === undefined || typeof value['width'] === 'boolean' || typeof value['height'] === 'boolean') {
+      throw new ParamsValidationError('Width and height must be valid integers or integer strings');
+    }
+    if (width <= 0 || height <= 0) {
+      throw new ParamsValidationError(`Width and height must be positive integers (received ${width}x${height})`);
+    }
+    out['width'] = width;
+    out['height'] = height;
+  }
+
+  if ('max_framerate' in value && value['max_framerate'] !== null) {
+    const raw = value['max_framerate'];
+    const fps = typeof raw === 'boolean' ? undefined : toInteger(raw);
+    if (fps === undefined) throw new ParamsValidationError('max_framerate must be a valid integer');
+    if (fps <= 0) throw new ParamsValidationError('max_framerate must be a positive integer');
+    if (fps > MAX_FRAMERATE_LIMIT) throw new ParamsValidationError(`max_framerate cannot exceed ${MAX_FRAMERATE_LIMIT} FPS`);
+    out['max_framerate'] = fps;
+  }
+
+  if ('detect_out_resolution' in value && value['detect_out_resolution'] !== null) {
+    out['detect_out_resolution'] = toBool(value['detect_out_resolution']);
+  }
+  return out;
+}
+
+function toBool(raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'number' && Number.isInteger(raw)) return raw !== 0;
+  if (typeof raw === 'string') {
+    const s = raw.trim().toLowerCase();
+    if (s === 'true' || s === '1' || s === 'yes') return true;
+    if (s === 'false' || s === '0' || s === 'no') return false;
+  }
+  throw new ParamsValidationError('detect_out_resolution must be a boolean value');
+}
+
+/** The media settings a stream takes from its (validated) params. */
+export interface StreamMediaSettings {
+  width: number;
+  height: number;
+  maxFramerate: number;
+  detectOutResolution: boolean;
+}
+
+/** Media settings from validated params, with pytrickle's defaults. */
+export function mediaSettings(params: StreamParams): StreamMediaSettings {
+  return {
+    width: typeof params['width'] === 'number' ? params['width'] : DEFAULT_WIDTH,
+    height: typeof params['height'] === 'number' ? params['height'] : DEFAULT_HEIGHT,
+    maxFramerate: typeof params['max_framerate'] === 'number' ? params['max_framerate'] : DEFAULT_MAX_FRAMERATE,
+    detectOutResolution: typeof params['detect_out_resolution'] === 'boolean' ? params['detect_out_resolution'] : true,
+  };
+}

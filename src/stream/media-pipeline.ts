@@ -1,0 +1,415 @@
+/**
+ * The media path of one stream:
+ *
+ *   subscriber → decoder → frame-rate gate (max_framerate, media time) → latest-wins queue →
+ *   input resize (params width×height, scale + centre crop) → processor → encoder → publisher
+ *
+ * Four cooperating loops on the JS thread, all waiting on promises (no polling): input (trickle GET
+ * bytes into the decoder, with the stall timer), decode (gate + queue), process (processor +
+ * encoder), output (encoder segments into trickle POSTs). The decoder and encoder run on their own
+ * native threads; their bounded queues are the backpressure.
+ *
+ * Frame ownership: every frame taken from the decoder is closed exactly once here: when gated,
+ * dropped by the queue, after processing (the encoder holds its own reference), or at shutdown.
+ *
+ * End: input EOS → decoder drains → queue drains → encoder flushes its last segment → output
+ * channel closed with DELETE (downstream sees EOS). `stop()` cuts the input and does the same,
+ * bounded by `timings.drainMs`.
+ */
+import type { ClosableFrame } from '../processor/frame-processor';
+import { mediaSettings } from '../params';
+import type { StreamEnd } from './stream-handle';
+import { FrameRateGate } from './frame-rate-gate';
+import { LatestQueue } from './latest-queue';
+import type { MediaPipeline, MediaPipelineContext, MediaPipelineFactory } from './stream-session';
+import { delay } from '../util';
+import type { ChannelPublisher } from './transport';
+
+/** The frame shape the pipeline relies on (the native VideoFrame). */
+export interface PipelineVideoFrame extends ClosableFrame {
+  readonly width: number;
+  readonly height: number;
+  readonly pts: number | null;
+  readonly timeBase: [number, number];
+}
+
+export type PipelineDecodedItem<V, A> =
+  | { type: 'video'; frame: V }
+  | { type: 'audio'; frame: A }
+  | { type: 'audioPacket'; packet: unknown };
+
+/** The decoder shape the pipeline relies on (src/media/decoder.ts). */
+export interface PipelineDecoder<V, A> {
+  push(data: Uint8Array): Promise<void>;
+  end(): void;
+  frames(options: { signal?: AbortSignal }): AsyncIterable<PipelineDecodedItem<V, A>>;
+  close(): Promise<void>;
+  /** `audioCodec` is non-null once the demuxer found an audio stream. */
+  stats(): { decodeErrors?: number; audioCodec?: string | null };
+}
+
+/** The encoder shape the pipeline relies on (src/media/encoder.ts). */
+export interface PipelineEncoder<V, A> {
+  encode(frame: V): Promise<void>;
+  encodeAudio(frame: A): Promise<void>;
+  writeAudioPacket(packet: unknown): Promise<void>;
+  end(): void;
+  segments(options: { signal?: AbortSignal }): AsyncIterable<{ index: number; chunks(): AsyncIterable<Uint8Array> }>;
+  destroy(err?: Error): void;
+}
+
+/** How the pipeline makes decoders, encoders and resized input frames. */
+export interface MediaBackend<V extends PipelineVideoFrame, A extends ClosableFrame> {
+  createDecoder(options: { audio: 'frames' | 'packets' | 'none' }): PipelineDecoder<V, A>;
+  createEncoder(options: { width: number; height: number; audio: 'passthrough' | 'aac' | 'none' }): PipelineEncoder<V, A>;
+  /** Scales `frame` to cover width×height and centre-crops it (pytrickle's input transform). A new frame. */
+  resize(frame: V, width: number, height: number): Promise<V>;
+}
+
+export interface MediaPipelineOptions {
+  /** Latest-wins queue between decoder and processor (default 2 frames). */
+  queueSize?: number;
+}
+
+interface Queued<V> {
+  frame: V;
+  decodedAt: number;
+}
+
+function errMessage(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
+}
+
+/**
+ * A {@link MediaPipelineFactory} over a media backend.
+ *
+ * @example
+ * createStreamSession({ request, processor, transport, media: createMediaPipeline(nativeMediaBackend()) });
+ */
+export function createMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>(
+  backend: MediaBackend<V, A>,
+  options: MediaPipelineOptions = {},
+): MediaPipelineFactory {
+  return (context) => new StreamMediaPipeline(context, backend, options);
+}
+
+class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame> implements MediaPipeline {
+  private readonly inputAbort = new AbortController();
+  private readonly allAbort = new AbortController();
+  private readonly gate: FrameRateGate;
+  private readonly queue: LatestQueue<Queued<V>>;
+  private decoder: PipelineDecoder<V, A> | undefined;
+  private encoder: PipelineEncoder<V, A> | undefined;
+  private encoderReady!: (enc: PipelineEncoder<V, A> | undefined) => void;
+  private readonly encoderPromise: Promise<PipelineEncoder<V, A> | undefined>;
+  private publisher: ChannelPublisher | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private endReason: StreamEnd | undefined;
+  private running: Promise<StreamEnd> | undefined;
+  private pendingAudio: Array<{ packet: unknown } | { frame: A }> = [];
+  private firstAudio: (() => void) | undefined;
+  private readonly firstAudioSeen = new Promise<void>((resolve) => {
+    this.firstAudio = resolve;
+  });
+  private readonly audioMode: 'passthrough' | 'process' | 'none';
+
+  constructor(
+    private readonly c: MediaPipelineContext,
+    private readonly backend: MediaBackend<V, A>,
+    options: MediaPipelineOptions,
+  ) {
+    this.gate = new FrameRateGate(mediaSettings(c.params()).maxFramerate);
+    this.queue = new LatestQueue<Queued<V>>(options.queueSize ?? 2, (item) => {
+      item.frame.close();
+      c.stats.add('framesDropped');
+    });
+    this.encoderPromise = new Promise((resolve) => {
+      this.encoderReady = resolve;
+    });
+    this.audioMode = c.processor.audioMode;
+    c.signal.addEventListener('abort', () => this.allAbort.abort(), { once: true });
+  }
+
+  run(): Promise<StreamEnd> {
+    this.running ??= this.runInner();
+    return this.running;
+  }
+
+  private async runInner(): Promise<StreamEnd> {
+    const { request } = this.c;
+    if (!request.subscribe_url) {
+      // Nothing to decode: the stream lives until stopped (pytrickle's "no subscribe_url" mode).
+      await new Promise<void>((resolve) => this.allAbort.signal.addEventListener('abort', () => resolve(), { once: true }));
+      return this.endReason ?? { reason: 'stopped' };
+    }
+    const decoderAudio = this.audioMode === 'process' ? 'frames' : this.audioMode === 'passthrough' ? 'packets' : 'none';
+    this.decoder = this.backend.createDecoder({ audio: decoderAudio });
+    const output = request.publish_url ? this.outputLoop(request.publish_url) : Promise.resolve();
+    const input = this.inputLoop(request.subscribe_url);
+    const decode = this.decodeLoop();
+    const proc = this.processLoop();
+    await Promise.allSettled([input, decode, proc]);
+    // No more frames: flush the encoder (or release the output side when no frame ever came).
+    if (this.encoder) this.encoder.end();
+    else this.encoderReady(undefined);
+    for (const item of this.pendingAudio.splice(0)) if ('frame' in item) item.frame.close();
+    await output;
+    return this.endReason ?? { reason: 'input_ended' };
+  }
+
+  private armStallTimer(): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => {
+      this.c.stats.add('inputStalls');
+      this.c.log.warn('input stalled', { stall_ms: this.c.timings.inputStallMs });
+      this.c.reportError(`input stalled: no bytes for ${this.c.timings.inputStallMs} ms`);
+      this.endReason ??= { reason: 'input_stalled' };
+      this.inputAbort.abort();
+    }, this.c.timings.inputStallMs);
+  }
+
+  private async inputLoop(url: string): Promise<void> {
+    const decoder = this.decoder!;
+    const signal = AbortSignal.any([this.inputAbort.signal, this.allAbort.signal]);
+    let first = true;
+    this.armStallTimer();
+    try {
+      for await (const segment of this.c.transport.subscriber(url, { start: -2, signal })) {
+        for await (const chunk of segment) {
+          this.armStallTimer();
+          this.c.stats.add('bytesIn', chunk.byteLength);
+          await decoder.push(chunk);
+        }
+        this.c.stats.add('segmentsIn');
+        if (first) {
+          first = false;
+          this.c.onFirstInputSegment();
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) {
+        this.c.log.warn('input subscription failed', { err });
+        this.endReason ??= { reason: 'error', error: `input: ${errMessage(err)}` };
+      }
+    } finally {
+      clearTimeout(this.stallTimer);
+      decoder.end();
+    }
+  }
+
+  private async decodeLoop(): Promise<void> {
+    const decoder = this.decoder!;
+    const { stats } = this.c;
+    try {
+      for await (const item of decoder.frames({ signal: this.allAbort.signal })) {
+        if (item.type === 'video') {
+          const frame = item.frame;
+          stats.videoIn();
+          const settings = mediaSettings(this.c.params());
+          this.gate.setFps(settings.maxFramerate);
+          const t = frame.pts === null ? performance.now() / 1000 : (frame.pts * frame.timeBase[0]) / frame.timeBase[1];
+          if (!this.gate.accept(t)) {
+            frame.close();
+            stats.add('framesGated');
+            continue;
+          }
+          this.queue.push({ frame, decodedAt: performance.now() });
+        } else if (item.type === 'audio') {
+          stats.audioIn();
+          await this.handleAudio(item.frame);
+        } else {
+          stats.audioIn();
+          await this.passAudioPacket(item.packet);
+        }
+      }
+    } catch (err) {
+      if (!this.allAbort.signal.aborted) {
+        this.c.log.warn('decoder failed', { err });
+        this.c.reportError(`decode failed: ${errMessage(err)}`);
+        this.endReason ??= { reason: 'error', error: `decode: ${errMessage(err)}` };
+      }
+    } finally {
+      stats.add('decodeErrors', decoder.stats().decodeErrors ?? 0);
+      this.queue.close();
+    }
+  }
+
+  private async passAudioPacket(packet: unknown): Promise<void> {
+    if (!this.c.request.publish_url) return;
+    await this.writeAudio({ packet });
+  }
+
+  /**
+   * Audio that arrives before the encoder exists (it is created from the first output frame) waits
+   * in a small buffer (oldest dropped, frames closed); afterwards it goes straight to the encoder.
+   */
+  private async writeAudio(item: { packet: unknown } | { frame: A }): Promise<void> {
+    this.firstAudio?.();
+    if (!this.encoder) {
+      this.pendingAudio.push(item);
+      if (this.pendingAudio.length > 200) {
+        const old = this.pendingAudio.shift() as { frame?: A };
+        old.frame?.close();
+      }
+      return;
+    }
+    try {
+      if ('packet' in item) await this.encoder.writeAudioPacket(item.packet);
+      else await this.encoder.encodeAudio(item.frame);
+      this.c.stats.audioOut();
+    } catch (err) {
+      this.c.log.debug('audio dropped', { err });
+    } finally {
+      if ('frame' in item) item.frame.close();
+    }
+  }
+
+  private async handleAudio(frame: A): Promise<void> {
+    let outputs: A[] | null = null;
+    try {
+      outputs = (await this.c.processor.processAudio(frame, this.c.ctx)) as A[] | null;
+    } catch (err) {
+      this.c.stats.add('processorErrors');
+      this.c.reportError(`processAudio failed: ${errMessage(err)}`);
+    }
+    let keptInput = false;
+    for (const out of outputs ?? []) {
+      if (out === frame) keptInput = true;
+      if (this.c.request.publish_url) await this.writeAudio({ frame: out });
+      else out.close();
+    }
+    if (!keptInput) frame.close();
+  }
+
+  private async prepare(frame: V): Promise<V> {
+    if (this.c.processor.inputSize === 'native') return frame;
+    const { width, height } = mediaSettings(this.c.params());
+    if (frame.width === width && frame.height === height) return frame;
+    const resized = await this.backend.resize(frame, width, height);
+    frame.close();
+    return resized;
+  }
+
+  private async processLoop(): Promise<void> {
+    const { stats, processor, ctx } = this.c;
+    for (;;) {
+      const item = await this.queue.shift();
+      if (!item) return;
+      let input: V | undefined = item.frame;
+      let output: V | null = null;
+      try {
+        input = await this.prepare(item.frame);
+        stats.add('framesProcessed');
+        output = (await processor.processVideo(input, ctx)) as V | null;
+      } catch (err) {
+        stats.add('processorErrors');
+        this.c.reportError(`processVideo failed: ${errMessage(err)}`, { frames_failed: stats.get('processorErrors') });
+        input.close();
+        if (input !== item.frame) item.frame.close();
+        continue;
+      }
+      if (output === null || output === undefined) {
+        stats.add('framesNulled');
+        input.close();
+        continue;
+      }
+      try {
+        await this.emit(output, item.decodedAt);
+      } catch (err) {
+        stats.add('encodeErrors');
+        this.c.reportError(`encode failed: ${errMessage(err)}`);
+      } finally {
+        output.close();
+        if (output !== input) input.close();
+      }
+    }
+  }
+
+  private async emit(frame: V, decodedAt: number): Promise<void> {
+    if (!this.c.request.publish_url) {
+      this.c.stats.videoOut(decodedAt);
+      return;
+    }
+    if (!this.encoder) {
+      // detect_out_resolution (default): the output size is the first processed frame's;
+      // otherwise the stream's width×height. Later frames of another size are rescaled by the encoder.
+      const settings = mediaSettings(this.c.params());
+      const width = settings.detectOutResolution ? frame.width : settings.width;
+      const height = settings.detectOutResolution ? frame.height : settings.height;
+      const audio = this.audioMode === 'process' ? 'aac' : this.audioMode === 'passthrough' ? 'passthrough' : 'none';
+      this.encoder = this.backend.createEncoder({ width, height, audio });
+      this.c.setOutputSize(width, height);
+      this.encoderReady(this.encoder);
+      const pending = this.pendingAudio;
+      this.pendingAudio = [];
+      for (const item of pending) await this.writeAudio(item);
+      // Audio joins the output at the first segment that starts after its first packet/frame: when
+      // the input has audio, give it a moment (MPEG-TS interleaving puts it a little after the
+      // video) so that the first segment already carries it.
+      if (this.audioMode !== 'none' && pending.length === 0 && this.decoder?.stats().audioCodec) {
+        const timer = new AbortController();
+        await Promise.race([this.firstAudioSeen, delay(1000, timer.signal)]);
+        timer.abort();
+      }
+    }
+    await this.encoder.encode(frame);
+    this.c.stats.videoOut(decodedAt);
+  }
+
+  private async outputLoop(url: string): Promise<void> {
+    const encoder = await this.encoderPromise;
+    this.publisher = this.c.transport.publisher(url, { mimeType: 'video/MP2T', signal: this.allAbort.signal });
+    const publisher = this.publisher;
+    let first = true;
+    try {
+      if (encoder) {
+        for await (const segment of encoder.segments({ signal: this.allAbort.signal })) {
+          const writer = await publisher.next();
+          for await (const chunk of segment.chunks()) {
+            await writer.write(chunk);
+            this.c.stats.add('bytesOut', chunk.byteLength);
+            if (first) {
+              first = false;
+              this.c.onFirstOutputSegment();
+            }
+          }
+          await writer.close();
+          this.c.stats.add('segmentsOut');
+        }
+      }
+    } catch (err) {
+      if (!this.allAbort.signal.aborted) {
+        this.c.log.warn('output failed', { err });
+        this.c.reportError(`output failed: ${errMessage(err)}`);
+        this.endReason ??= { reason: 'error', error: `output: ${errMessage(err)}` };
+        encoder?.destroy();
+        // Stop taking input: there is nowhere to send it.
+        this.inputAbort.abort();
+      }
+    } finally {
+      // DELETE the output channel so downstream sees EOS.
+      await publisher.close().catch((err: unknown) => this.c.log.debug('output close failed', { err }));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.endReason ??= { reason: 'stopped' };
+    this.inputAbort.abort();
+    if (!this.running) {
+      this.allAbort.abort();
+      return;
+    }
+    const timer = new AbortController();
+    const drained = await Promise.race([this.running.then(() => true), delay(this.c.timings.drainMs, timer.signal).then(() => false)]);
+    timer.abort();
+    if (!drained) {
+      this.c.log.warn('drain timed out; aborting the pipeline', { drain_ms: this.c.timings.drainMs });
+      this.allAbort.abort();
+      this.queue.clear();
+      for (const item of this.pendingAudio.splice(0)) if ('frame' in item) item.frame.close();
+      this.encoder?.destroy();
+      await this.decoder?.close().catch(() => undefined);
+      await this.publisher?.close().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,591 @@
+/**
+ * StreamServer: the pytrickle-compatible HTTP worker (COMPAT.md), with many concurrent streams up
+ * to `capacity`, optional bearer auth, request size limits, Prometheus `/metrics`, structured logs,
+ * graceful shutdown and capability registration. Lifecycle: created → listening (processor
+ * initializing: LOADING) → IDLE/OK → shutting down → closed.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+
+import { capabilities, packageVersion } from '../native/capabilities';
+import { invalidArg } from '../errors';
+import type { FrameProcessor } from '../processor/frame-processor';
+import { isFrameProcessor } from '../processor/create-processor';
+import { createMediaPipeline } from '../stream/media-pipeline';
+import { nativeMediaBackend, type NativeMediaOptions } from '../stream/native-media';
+import { createStreamSession, type MediaPipelineFactory } from '../stream/stream-session';
+import { trickleTransport } from '../stream/trickle-transport';
+import { resolveTimings, type StreamTimings } from '../stream/timings';
+import type { TransportFactory } from '../stream/transport';
+import { createLogger, type Logger } from '../logger';
+import { renderMetrics, type MetricsTotals } from './metrics';
+import { ParamsValidationError, validateParams, type StreamParams } from '../params';
+import { registerCapabilityFromEnv, type RegistrationResult } from './registration';
+import {
+  errorBody,
+  isJsonContentType,
+  json,
+  parseJsonBody,
+  splitUrl,
+  type RouteRequest,
+  type RouteResponse,
+} from './routes';
+import type { StartRequest, StreamFactory, StreamHandle } from '../stream/stream-handle';
+import { WorkerState } from './worker-state';
+
+export interface StreamServerOptions {
+  /** The processor serving every stream. */
+  processor: FrameProcessor;
+  /** TCP port (default 8000; 0 picks a free one). */
+  port?: number;
+  /** Bind address (default `0.0.0.0`). */
+  host?: string;
+  /** Concurrent streams (default 1 = pytrickle: a second start gets 503 "Pipeline is still in use"). */
+  capacity?: number;
+  /** Prefix of the `/stream/*` routes (default `""`, pytrickle's `route_prefix="/"`). */
+  routePrefix?: string;
+  /** When set, every route but `GET /health` requires `Authorization: Bearer <token>`. Default: env `TRICKLE_AUTH_TOKEN`. */
+  authToken?: string;
+  /** Largest accepted request body in bytes (default 1 MiB); larger → 413. */
+  maxBodyBytes?: number;
+  /** `/version` `pipeline` (default env `PIPELINE` or `"byoc"`). */
+  pipeline?: string;
+  /** `/version` `model_id` (default env `CAPABILITY_NAME`, then `MODEL_ID`, then `""`). */
+  capabilityName?: string;
+  /** `/app-version` (default `"0.0.1"`, as pytrickle). */
+  appVersion?: string;
+  logger?: Logger;
+  /** Stream intervals and timeouts (heartbeat, stall, keepalive, retries); COMPAT defaults. */
+  timings?: Partial<StreamTimings>;
+  /** How streams reach trickle channels (default: trickle-rt's TricklePublisher/TrickleSubscriber). */
+  transport?: TransportFactory;
+  /**
+   * The media path of a stream: options of the native backend (decoder device, encoder, bitrate,
+   * GOP), or a whole MediaPipelineFactory (default: the native decoder/encoder, device 'auto').
+   */
+  media?: NativeMediaOptions | MediaPipelineFactory;
+  /** Latest-wins queue between decoder and processor, in frames (default 2). */
+  queueSize?: number;
+  /** Replaces the stream implementation (tests of the HTTP layer). */
+  streamFactory?: StreamFactory;
+  /**
+   * Capability registration with an orchestrator after listening: `'env'` (default) registers when
+   * `ORCH_URL` and `ORCH_SECRET` are set; `false` never.
+   */
+  register?: 'env' | false;
+  /** How long shutdown waits for streams to drain before abandoning them (default 10 s). */
+  drainTimeoutMs?: number;
+}
+
+const DEFAULT_MAX_BODY = 1024 * 1024;
+
+/**
+ * The HTTP worker a go-livepeer orchestrator drives (BYOC capability).
+ *
+ * @example
+ * const server = new StreamServer({ processor: createProcessor({ video: (f) => f }), port: 8000 });
+ * await server.listen();
+ * server.installSignalHandlers(); // SIGTERM/SIGINT: stop accepting, drain, DELETE output channels
+ */
+export class StreamServer {
+  readonly state = new WorkerState();
+  readonly processor: FrameProcessor;
+  readonly capacity: number;
+  readonly log: Logger;
+  readonly timings: StreamTimings;
+  private readonly options: StreamServerOptions;
+  private readonly prefix: string;
+  private readonly maxBodyBytes: number;
+  private readonly authToken: string | undefined;
+  private readonly streamsById = new Map<string, StreamHandle>();
+  private readonly aliases = new Map<string, string>();
+  private readonly factory: StreamFactory;
+  private http: Server | undefined;
+  private initPromise: Promise<void> | undefined;
+  private shutdownPromise: Promise<void> | undefined;
+  private registration: Promise<RegistrationResult> | undefined;
+  private readonly registrationAbort = new AbortController();
+  private readonly totals: MetricsTotals = {
+    started: 0,
+    ended: 0,
+    rejected: {},
+    requests: {},
+    endedCounters: {},
+  };
+  private signalHandler: (() => void) | undefined;
+
+  constructor(options: StreamServerOptions) {
+    if (!isFrameProcessor(options?.processor)) throw invalidArg('options.processor', 'a FrameProcessor', options?.processor);
+    const capacity = options.capacity ?? 1;
+    if (!Number.isInteger(capacity) || capacity < 1) throw invalidArg('options.capacity', 'a positive integer', capacity);
+    const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    if (!Number.isInteger(maxBody) || maxBody < 1) throw invalidArg('options.maxBodyBytes', 'a positive integer', maxBody);
+    this.options = options;
+    this.processor = options.processor;
+    this.capacity = capacity;
+    this.maxBodyBytes = maxBody;
+    this.prefix = (options.routePrefix ?? '').replace(/\/+$/, '');
+    this.authToken = options.authToken ?? process.env['TRICKLE_AUTH_TOKEN'] ?? undefined;
+    if (this.authToken === '') this.authToken = undefined;
+    this.log = options.logger ?? createLogger({ fields: { component: 'stream-server' } });
+    this.timings = resolveTimings(options.timings);
+    const transport = options.transport ?? trickleTransport();
+    const media =
+      typeof options.media === 'function'
+        ? options.media
+        : createMediaPipeline(nativeMediaBackend(options.media ?? {}), options.queueSize !== undefined ? { queueSize: options.queueSize } : {});
+    this.factory =
+      options.streamFactory ??
+      ((request) =>
+        createStreamSession({ request, processor: this.processor, timings: this.timings, logger: this.log, transport, media }));
+  }
+
+  /** The bound port once listening. */
+  get port(): number {
+    const addr = this.http?.address();
+    return addr && typeof addr === 'object' ? (addr as AddressInfo).port : 0;
+  }
+
+  /** `http://127.0.0.1:<port>` once listening. */
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Active streams. */
+  streams(): StreamHandle[] {
+    return [...this.streamsById.values()];
+  }
+
+  /** The stream with this id (gateway_request_id or X-Stream-Id), if active. */
+  stream(id: string): StreamHandle | undefined {
+    return this.streamsById.get(id) ?? this.streamsById.get(this.aliases.get(id) ?? '');
+  }
+
+  /**
+   * Runs the processor's `initialize()` once (LOADING → IDLE; a rejection → ERROR with the reason).
+   * `listen()` starts it in the background; call it yourself to wait for it.
+   */
+  initialize(): Promise<void> {
+    this.initPromise ??= (async () => {
+      try {
+        await this.processor.initialize();
+        this.state.setStartupComplete();
+        this.log.info('processor initialized', { processor: this.processor.name });
+      } catch (err) {
+        this.state.setFatalError(`Model loading failed: ${(err as Error)?.message ?? String(err)}`);
+        this.log.error('processor initialization failed', { err });
+      }
+    })();
+    return this.initPromise;
+  }
+
+  /** Starts the HTTP server, the processor's initialization and (by default) capability registration. */
+  async listen(): Promise<{ port: number; url: string }> {
+    if (this.http) throw invalidArg('listen()', 'a server that is not listening yet', 'already listening');
+    const server = createServer((req, res) => {
+      this.serveHttp(req, res).catch((err: unknown) => {
+        this.log.error('request failed', { err });
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(errorBody('Internal server error')));
+        } else res.destroy();
+      });
+    });
+    server.headersTimeout = 30_000;
+    server.requestTimeout = 60_000;
+    this.http = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 8000, this.options.host ?? '0.0.0.0', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    void this.initialize();
+    if ((this.options.register ?? 'env') === 'env') {
+      this.registration = registerCapabilityFromEnv({
+        port: this.port,
+        capacity: this.capacity,
+        logger: this.log,
+        signal: this.registrationAbort.signal,
+      });
+    }
+    this.log.info('listening', { port: this.port, capacity: this.capacity, prefix: this.prefix || '/' });
+    return { port: this.port, url: this.url };
+  }
+
+  /** The capability registration attempt started by `listen()`, if any. */
+  registrationResult(): Promise<RegistrationResult> | undefined {
+    return this.registration;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting new streams, stop every stream (each drains its output and
+   * DELETEs its output channels so downstream sees EOS), then close the HTTP server.
+   */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= (async () => {
+      this.state.setShuttingDown();
+      this.registrationAbort.abort();
+      this.log.info('shutting down', { streams: this.streamsById.size });
+      const drainMs = this.options.drainTimeoutMs ?? 10_000;
+      const stops = Promise.allSettled(this.streams().map((s) => s.stop('shutdown')));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), drainMs);
+      });
+      const outcome = await Promise.race([stops.then(() => 'drained' as const), timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') this.log.warn('drain timed out; abandoning streams', { drainMs });
+      if (this.signalHandler) {
+        process.off('SIGTERM', this.signalHandler);
+        process.off('SIGINT', this.signalHandler);
+      }
+      const http = this.http;
+      if (http) {
+        await new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          // Streams are drained: keep-alive connections (idle or not) must not hold the process.
+          http.closeAllConnections();
+        });
+      }
+      this.log.info('shut down');
+    })();
+    return this.shutdownPromise;
+  }
+
+  /** Same as {@link shutdown}. */
+  close(): Promise<void> {
+    return this.shutdown();
+  }
+
+  /** On SIGTERM/SIGINT: {@link shutdown}, then `onDone` (default: exit 0). */
+  installSignalHandlers(onDone: () => void = () => process.exit(0)): void {
+    if (this.signalHandler) return;
+    this.signalHandler = () => {
+      this.shutdown().then(onDone, onDone);
+    };
+    process.once('SIGTERM', this.signalHandler);
+    process.once('SIGINT', this.signalHandler);
+  }
+
+  // ---- HTTP -------------------------------------------------------------------------------------
+
+  private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const declared = Number(headers['content-length'] ?? '0');
+    let body: Buffer;
+    if (Number.isFinite(declared) && declared > this.maxBodyBytes) {
+      body = Buffer.alloc(0);
+      this.send(res, json(413, errorBody(`Request body too large (limit ${this.maxBodyBytes} bytes)`)), req);
+      req.resume();
+      return;
+    }
+    try {
+      body = await readBody(req, this.maxBodyBytes);
+    } catch (err) {
+      if ((err as { tooLarge?: boolean }).tooLarge) {
+        this.send(res, json(413, errorBody(`Request body too large (limit ${this.maxBodyBytes} bytes)`)), req);
+        req.resume();
+        return;
+      }
+      throw err;
+    }
+    const response = await this.handle({ method: req.method ?? 'GET', url: req.url ?? '/', headers, body });
+    this.send(res, response, req);
+  }
+
+  private send(res: ServerResponse, response: RouteResponse, req: IncomingMessage): void {
+    const route = splitUrl(req.url ?? '/').path;
+    const key = `${req.method ?? 'GET'} ${this.knownRoute(route)} ${response.status}`;
+    this.totals.requests[key] = (this.totals.requests[key] ?? 0) + 1;
+    if (response.text !== undefined) {
+      res.writeHead(response.status, { 'content-type': response.contentType ?? 'text/plain; charset=utf-8' });
+      res.end(response.text);
+      return;
+    }
+    const payload = JSON.stringify(response.body ?? {});
+    res.writeHead(response.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+    res.end(payload);
+  }
+
+  private knownRoute(path: string): string {
+    const known = new Set([
+      `${this.prefix}/stream/start`, '/live-video-to-video', `${this.prefix}/stream/stop`, `${this.prefix}/stream/params`,
+      `${this.prefix}/stream/status`, '/health', '/version', '/app-version', '/hardware/info', '/hardware/stats', '/metrics',
+    ]);
+    return known.has(path) ? path : 'other';
+  }
+
+  private authorized(headers: RouteRequest['headers']): boolean {
+    if (this.authToken === undefined) return true;
+    const header = headers['authorization'] ?? '';
+    const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+    if (!m) return false;
+    const given = Buffer.from(m[1] as string);
+    const want = Buffer.from(this.authToken);
+    return given.length === want.length && timingSafeEqual(given, want);
+  }
+
+  /**
+   * Answers one request without sockets (the app factory used by unit tests; `listen()` serves
+   * the same function over node:http).
+   */
+  async handle(request: RouteRequest): Promise<RouteResponse> {
+    const { path, query } = splitUrl(request.url);
+    const method = request.method.toUpperCase();
+    const p = this.prefix;
+    type Handler = () => Promise<RouteResponse> | RouteResponse;
+    const post: Record<string, Handler> = {
+      [`${p}/stream/start`]: () => this.start(request),
+      '/live-video-to-video': () => this.start(request),
+      [`${p}/stream/stop`]: () => this.stop(request, query),
+      [`${p}/stream/params`]: () => this.updateParams(request, query),
+    };
+    const get: Record<string, Handler> = {
+      [`${p}/stream/status`]: () => json(200, this.status()),
+      '/health': () => json(200, { status: this.state.status }),
+      '/version': () => json(200, { pipeline: this.pipelineName(), model_id: this.modelId(), version: packageVersion() }),
+      '/app-version': () => json(200, { version: this.options.appVersion ?? '0.0.1' }),
+      '/hardware/info': () => json(200, { pipeline: this.pipelineName(), model_id: this.modelId(), gpu_info: gpuInfo() }),
+      '/hardware/stats': () => json(200, { pipeline: this.pipelineName(), model_id: this.modelId(), gpu_stats: {} }),
+      '/metrics': () => ({
+        status: 200,
+        text: renderMetrics(this, this.totals),
+        contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      }),
+    };
+    const handler = method === 'POST' ? post[path] : method === 'GET' || method === 'HEAD' ? get[path] : undefined;
+    if (!handler) {
+      const exists = path in post || path in get;
+      return exists ? json(405, errorBody('Method not allowed')) : json(404, errorBody('Not found'));
+    }
+    if (!(method === 'GET' && path === '/health') && !this.authorized(request.headers)) {
+      return json(401, errorBody('Unauthorized'));
+    }
+    return handler();
+  }
+
+  private pipelineName(): string {
+    return this.options.pipeline ?? process.env['PIPELINE'] ?? 'byoc';
+  }
+
+  private modelId(): string {
+    return this.options.capabilityName ?? process.env['CAPABILITY_NAME'] ?? process.env['MODEL_ID'] ?? '';
+  }
+
+  private startError(status: number, message: string): RouteResponse {
+    return json(status, errorBody(message, { current_state: this.state.currentState() }));
+  }
+
+  private start(request: RouteRequest): RouteResponse {
+    if (this.state.shuttingDown) return this.startError(503, 'Server is shutting down');
+    if (!this.state.pipelineReady) {
+      this.countRejected('loading');
+      return this.startError(503, 'Pipeline is still initializing. Please wait for IDLE status.');
+    }
+    const ct = request.headers['content-type'];
+    if (!isJsonContentType(ct)) {
+      return this.startError(400, `Error starting stream: Unknown content type: ${ct ?? ''}`);
+    }
+    let start: StartRequest;
+    try {
+      start = parseStartRequest(parseJsonBody(request.body));
+    } catch (err) {
+      this.countRejected('invalid');
+      return this.startError(400, `Error starting stream: ${(err as Error).message}`);
+    }
+    const header = request.headers['x-stream-id'];
+    if (header) start.streamIdHeader = header;
+    // Capacity check and registration happen in one synchronous section: two simultaneous starts
+    // can never both pass (pytrickle checks a flag that flips later, inside a background task).
+    if (this.streamsById.size >= this.capacity) {
+      this.countRejected('capacity');
+      return this.startError(503, 'Pipeline is still in use');
+    }
+    if (this.streamsById.has(start.gateway_request_id)) {
+      this.countRejected('duplicate');
+      return this.startError(409, `Error starting stream: stream '${start.gateway_request_id}' is already active`);
+    }
+    let stream: StreamHandle;
+    try {
+      stream = this.factory(start);
+    } catch (err) {
+      return this.startError(400, `Error starting stream: ${(err as Error).message}`);
+    }
+    this.register(stream);
+    stream.start();
+    this.log.info('stream started', { stream_id: stream.id, subscribe_url: start.subscribe_url, publish_url: start.publish_url });
+    return json(200, {
+      status: 'success',
+      message: 'Stream started successfully',
+      request_id: start.gateway_request_id,
+      current_state: this.state.currentState(),
+    });
+  }
+
+  private countRejected(reason: string): void {
+    this.totals.rejected[reason] = (this.totals.rejected[reason] ?? 0) + 1;
+  }
+
+  private register(stream: StreamHandle): void {
+    this.streamsById.set(stream.id, stream);
+    const alias = stream.request.streamIdHeader;
+    if (alias && alias !== stream.id) this.aliases.set(alias, stream.id);
+    this.totals.started += 1;
+    this.state.setActiveStreams(this.streamsById.size);
+    void stream.done.then((end) => {
+      if (this.streamsById.get(stream.id) === stream) this.streamsById.delete(stream.id);
+      if (alias) this.aliases.delete(alias);
+      this.totals.ended += 1;
+      const snap = stream.stats.snapshot();
+      for (const key of ['framesIn', 'framesOut', 'framesGated', 'framesDropped', 'processorErrors', 'framesNulled', 'bytesIn', 'bytesOut'] as const) {
+        this.totals.endedCounters[key] = (this.totals.endedCounters[key] ?? 0) + snap[key];
+      }
+      this.state.setActiveStreams(this.streamsById.size);
+      this.log.info('stream ended', { stream_id: stream.id, reason: end.reason, error: end.error });
+    });
+  }
+
+  /** Streams a stop/params request addresses: an explicit id (body/query/header) or all of them. */
+  private targets(explicit: string | undefined, header: string | undefined): { streams: StreamHandle[]; unknownId?: string } {
+    if (explicit !== undefined) {
+      const s = this.stream(explicit);
+      return s ? { streams: [s] } : { streams: [], unknownId: explicit };
+    }
+    if (header) {
+      const s = this.stream(header);
+      if (s) return { streams: [s] };
+    }
+    return { streams: this.streams() };
+  }
+
+  private async stop(request: RouteRequest, query: URLSearchParams): Promise<RouteResponse> {
+    let explicit: string | undefined = query.get('stream_id') ?? undefined;
+    if (explicit === undefined && request.body.length > 0) {
+      // pytrickle ignores the body; trickle-rt reads an optional id from it and ignores anything else.
+      try {
+        const body = JSON.parse(request.body.toString('utf8')) as unknown;
+        if (typeof body === 'object' && body !== null) {
+          const b = body as Record<string, unknown>;
+          const id = b['stream_id'] ?? b['gateway_request_id'];
+          if (typeof id === 'string' && id !== '') explicit = id;
+        }
+      } catch {
+        /* body ignored, as pytrickle */
+      }
+    }
+    if (this.streamsById.size === 0) return json(400, errorBody('No active stream to stop'));
+    const { streams, unknownId } = this.targets(explicit, request.headers['x-stream-id']);
+    if (unknownId !== undefined) return json(400, errorBody(`No active stream to stop with id '${unknownId}'`));
+    const results = await Promise.allSettled(streams.map((s) => s.stop('stopped')));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) return json(500, errorBody(`Error stopping stream: ${(failed.reason as Error)?.message ?? String(failed.reason)}`));
+    return json(200, { status: 'success', message: 'Stream stopped successfully' });
+  }
+
+  private async updateParams(request: RouteRequest, query: URLSearchParams): Promise<RouteResponse> {
+    const ct = request.headers['content-type'];
+    if (!isJsonContentType(ct)) return json(400, errorBody(`Parameter update failed: Unknown content type: ${ct ?? ''}`));
+    let params: StreamParams;
+    try {
+      params = validateParams(parseJsonBody(request.body));
+    } catch (err) {
+      return json(400, errorBody(`Parameter update failed: ${(err as Error).message}`));
+    }
+    if (this.streamsById.size === 0) return json(400, errorBody('No active stream to update'));
+    const { streams, unknownId } = this.targets(query.get('stream_id') ?? undefined, request.headers['x-stream-id']);
+    if (unknownId !== undefined) return json(400, errorBody(`No active stream to update with id '${unknownId}'`));
+    const results = await Promise.allSettled(streams.map((s) => s.updateParams(params, 'http')));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      return json(500, errorBody(`Parameter update failed: ${(failed.reason as Error)?.message ?? String(failed.reason)}`));
+    }
+    return json(200, { status: 'success', message: 'Parameters updated successfully' });
+  }
+
+  /** `GET /stream/status`: pytrickle's fields plus `capacity` and one entry per stream. */
+  status(): Record<string, unknown> {
+    const streams = this.streams();
+    const first = streams[0];
+    const out: Record<string, unknown> = {
+      ...this.state.currentState(),
+      client_active: streams.length > 0,
+      capacity: this.capacity,
+    };
+    if (first) {
+      out['client_running'] = first.phase === 'running' || first.phase === 'starting';
+      out['fps'] = first.stats.fps();
+      out['current_params'] = {
+        subscribe_url: first.request.subscribe_url ?? null,
+        publish_url: first.request.publish_url ?? null,
+        gateway_request_id: first.id,
+      };
+    }
+    out['streams'] = streams.map((s) => ({
+      id: s.id,
+      phase: s.phase,
+      params: s.params,
+      stats: s.stats.snapshot(),
+    }));
+    return out;
+  }
+}
+
+/** Validates a start body (pydantic model of pytrickle: required `gateway_request_id`, extras ignored). */
+export function parseStartRequest(body: unknown): StartRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('Request body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const id = b['gateway_request_id'];
+  if (typeof id !== 'string' || id === '') throw new Error('gateway_request_id is required and must be a non-empty string');
+  const out: StartRequest = { gateway_request_id: id, params: {} };
+  for (const key of ['subscribe_url', 'publish_url', 'control_url', 'events_url', 'data_url'] as const) {
+    const v = b[key];
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v !== 'string') throw new Error(`${key} must be a string`);
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      throw new Error(`${key} must be an http(s) URL (received ${JSON.stringify(v)})`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${key} must be an http(s) URL (received ${JSON.stringify(v)})`);
+    out[key] = v;
+  }
+  if (b['params'] !== undefined && b['params'] !== null) {
+    try {
+      out.params = validateParams(b['params']);
+    } catch (err) {
+      if (err instanceof ParamsValidationError) throw new Error(err.message);
+      throw err;
+    }
+  }
+  return out;
+}
+
+function gpuInfo(): Record<string, unknown> {
+  try {
+    const caps = capabilities();
+    const out: Record<string, unknown> = {};
+    for (const d of caps.devices) {
+      const [major, minor] = d.computeCapability.split('.').map((x) => Number(x));
+      out[String(d.index)] = { id: `cuda:${d.index}`, name: d.name, memory_total: d.totalMemory, memory_free: null, major, minor };
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw Object.assign(new Error('too large'), { tooLarge: true });
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
