@@ -20,7 +20,7 @@ import {
 } from './http-client';
 import { HEADER_CLOSED, HEADER_LATEST, HEADER_RESET, headerInt, parseSeq } from './protocol';
 import { SegmentPost } from './segment-post';
-import { TrickleSegmentWriter } from './trickle-segment-writer';
+import { TrickleSegmentWriter, type SegmentChannel } from './trickle-segment-writer';
 
 /** Retry delays double from the configured first delay up to this. */
 const MAX_RETRY_DELAY_MS = 5_000;
@@ -66,8 +66,9 @@ export type TricklePublisherState = 'idle' | 'running' | 'closing' | 'closed' | 
 export class TricklePublisher {
   /** The channel URL. */
   readonly url: URL;
-  /** @internal */
-  readonly _retries: number;
+  private readonly retries: number;
+  /** The narrow view of this publisher that its segment writers get. */
+  private readonly segmentChannel: SegmentChannel;
   private readonly retryDelayMs: number;
   private readonly mime: string;
   private readonly startOption: number | 'next';
@@ -96,8 +97,19 @@ export class TricklePublisher {
     this.reset = options.reset ?? start === 'next';
     this.mime = options.mime ?? 'video/MP2T';
     if (typeof this.mime !== 'string') throw invalidArg('mime', 'a string', this.mime);
-    this._retries = validateCount('retries', options.retries ?? 3, 0);
+    this.retries = validateCount('retries', options.retries ?? 3, 0);
     this.retryDelayMs = validateCount('retryDelayMs', options.retryDelayMs ?? 250, 0);
+    this.segmentChannel = {
+      url: this.url,
+      retries: this.retries,
+      openPost: (seq) => this.openPost(seq),
+      release: (writer) => this.writers.delete(writer),
+      backoff: (attempt) => this.backoff(attempt),
+      checkAbort: () => this.checkAbort(),
+      endOfStream: () => this.endOfStream(),
+      notFound: () => this.notFound(),
+      dropSegment: (seq) => this.dropSegment(seq),
+    };
     this.deleteOnClose = options.deleteOnClose ?? true;
     this.headers = { ...options.headers };
     this.ownsAgent = options.agent === undefined;
@@ -133,26 +145,26 @@ export class TricklePublisher {
       for (let attempt = 0; ; attempt++) {
         try {
           const r = await simpleRequest(segmentUrl(this.url, 'next'), 'GET', this.agent, this.headers, this.signal);
-          if (r.headers[HEADER_CLOSED.toLowerCase()] !== undefined) throw this._eos();
+          if (r.headers[HEADER_CLOSED.toLowerCase()] !== undefined) throw this.endOfStream();
           if (r.status === 200) {
             const n = headerInt(r.headers[HEADER_LATEST.toLowerCase()]) ?? parseSeq(r.body.trim());
             if (n === undefined || n < 0) throw httpStatusError(`trickle GET ${segmentUrl(this.url, 'next')} returned no index`, r.status, r.body);
             seq = n;
           } else if (r.status !== 404) {
             // 404: the channel does not exist yet (a server with autocreate makes it on POST).
-            if (r.status >= 500 && attempt < this._retries) throw new RetryableError(httpStatusError('trickle GET next', r.status, r.body));
+            if (r.status >= 500 && attempt < this.retries) throw new RetryableError(httpStatusError('trickle GET next', r.status, r.body));
             throw httpStatusError(`trickle GET ${segmentUrl(this.url, 'next')}`, r.status, r.body);
           }
           break;
         } catch (err) {
-          this._checkAbort();
+          this.checkAbort();
           const retryable = err instanceof RetryableError || !(err instanceof TrickleError);
-          if (!retryable || attempt >= this._retries) {
+          if (!retryable || attempt >= this.retries) {
             const e = err instanceof RetryableError ? err.inner : err instanceof TrickleError ? err : networkError(`trickle GET ${segmentUrl(this.url, 'next')}`, err);
             this.fail(e);
             throw e;
           }
-          await this._backoff(attempt);
+          await this.backoff(attempt);
         }
       }
     } else {
@@ -162,7 +174,7 @@ export class TricklePublisher {
     this.seq = seq;
     this.firstSeq = seq;
     this.stateValue = 'running';
-    this.preconnect = this._openPost(seq);
+    this.preconnect = this.openPost(seq);
   }
 
   /**
@@ -173,14 +185,14 @@ export class TricklePublisher {
   async next(): Promise<TrickleSegmentWriter> {
     await this.start();
     this.assertUsable();
-    let post = this.preconnect ?? this._openPost(this.seq);
+    let post = this.preconnect ?? this.openPost(this.seq);
     this.preconnect = undefined;
     for (let attempt = 0; post.outcome && 'reply' in post.outcome; attempt++) {
       // The server answered the preconnect before any data: find out why.
       const reply = post.outcome.reply;
-      if (reply.headers[HEADER_CLOSED.toLowerCase()] !== undefined) throw this._eos();
-      if (reply.status === 404) throw this._notFound();
-      if (reply.status !== 200 || attempt >= this._retries) {
+      if (reply.headers[HEADER_CLOSED.toLowerCase()] !== undefined) throw this.endOfStream();
+      if (reply.status === 404) throw this.notFound();
+      if (reply.status !== 200 || attempt >= this.retries) {
         const e = httpStatusError(`trickle POST ${segmentUrl(this.url, this.seq)}`, reply.status, reply.body);
         if (reply.status < 500) this.fail(e);
         throw e;
@@ -188,12 +200,12 @@ export class TricklePublisher {
       // 200 with nothing sent: segment `seq` was closed under us (DELETE, reset); the server
       // moved nextWrite past it, so continue with the following index.
       this.seq++;
-      post = this._openPost(this.seq);
+      post = this.openPost(this.seq);
     }
-    const writer = new TrickleSegmentWriter(this, post, this.seq);
+    const writer = new TrickleSegmentWriter(this.segmentChannel, post, this.seq);
     this.writers.add(writer);
     this.seq++;
-    this.preconnect = this._openPost(this.seq);
+    this.preconnect = this.openPost(this.seq);
     return writer;
   }
 
@@ -266,33 +278,25 @@ export class TricklePublisher {
     this.release();
   }
 
-  // ------------------------------------------------------------ internal, used by segment writers
+  // ------------------------------------------------------------ used by segment writers, through segmentChannel
 
-  /** @internal */
-  _openPost(seq: number): SegmentPost {
+  private openPost(seq: number): SegmentPost {
     const headers: Record<string, string> = { ...this.headers, 'Content-Type': this.mime };
     if (this.reset && seq === this.firstSeq) headers[HEADER_RESET] = '1';
     return new SegmentPost(segmentUrl(this.url, seq), this.agent, headers);
   }
 
-  /** @internal */
-  _untrack(writer: TrickleSegmentWriter): void {
-    this.writers.delete(writer);
-  }
-
-  /** @internal */
-  async _backoff(attempt: number): Promise<void> {
+  private async backoff(attempt: number): Promise<void> {
     await delay(backoffMs(attempt, this.retryDelayMs, MAX_RETRY_DELAY_MS), this.signal);
-    this._checkAbort();
+    this.checkAbort();
   }
 
-  /** @internal */
-  _checkAbort(): void {
+  private checkAbort(): void {
     if (this.signal?.aborted) throw abortError(this.signal);
   }
 
-  /** @internal The channel ended (Lp-Trickle-Closed): the publisher is closed. */
-  _eos(): TrickleError {
+  /** The channel ended (Lp-Trickle-Closed): the publisher is closed. */
+  private endOfStream(): TrickleError {
     const err = new TrickleError(ErrorCodes.ERR_TRICKLE_EOS, `trickle channel ${this.url.toString()} was closed by the server`);
     this.failure ??= err;
     if (this.stateValue !== 'errored') this.stateValue = 'closed';
@@ -300,15 +304,15 @@ export class TricklePublisher {
     return err;
   }
 
-  /** @internal The channel does not exist (404): the publisher has errored. */
-  _notFound(): TrickleError {
+  /** The channel does not exist (404): the publisher has errored. */
+  private notFound(): TrickleError {
     const err = new TrickleError(ErrorCodes.ERR_STREAM_NOT_FOUND, `trickle channel ${this.url.toString()} does not exist`);
     this.fail(err);
     return err;
   }
 
-  /** @internal Best-effort `DELETE {ch}/{seq}` so the server releases readers of a failed segment. */
-  _dropSegment(seq: number): void {
+  /** Best-effort `DELETE {ch}/{seq}` so the server releases readers of a failed segment. */
+  private dropSegment(seq: number): void {
     // Its own connection: it must survive destroy() releasing the agent's sockets.
     simpleRequest(segmentUrl(this.url, seq), 'DELETE', this.ownsAgent ? false : this.agent, { ...this.headers, Connection: 'close' }).catch(() => undefined);
   }

@@ -6,9 +6,33 @@ import { ErrorCodes, invalidArg, TrickleError } from '../errors';
 import { httpStatusError, networkError, segmentUrl } from './http-client';
 import { HEADER_CLOSED, HEADER_SEQ } from './protocol';
 import type { PostReply, SegmentPost } from './segment-post';
-import type { TricklePublisher } from './trickle-publisher';
 
 const RESOLVED = Promise.resolve();
+
+/**
+ * What a segment writer needs from the publisher that opened it: the publisher hands each writer
+ * this narrow view of itself, so the writer never reaches into the publisher's internals.
+ */
+export interface SegmentChannel {
+  /** The channel URL. */
+  readonly url: URL;
+  /** POST attempts a segment may make before it fails (the publisher's `retries`). */
+  readonly retries: number;
+  /** Opens a fresh POST for segment `seq`. */
+  openPost(seq: number): SegmentPost;
+  /** The writer finished (acknowledged, failed or aborted): stop tracking it. */
+  release(writer: TrickleSegmentWriter): void;
+  /** Waits before retry `attempt`; throws ERR_ABORTED when the publisher's signal aborts. */
+  backoff(attempt: number): Promise<void>;
+  /** Throws ERR_ABORTED when the publisher's signal has aborted. */
+  checkAbort(): void;
+  /** The server closed the channel (Lp-Trickle-Closed): closes the publisher, returns the error. */
+  endOfStream(): TrickleError;
+  /** The channel does not exist (404): fails the publisher, returns the error. */
+  notFound(): TrickleError;
+  /** Best-effort `DELETE {ch}/{seq}` so the server releases readers of a failed segment. */
+  dropSegment(seq: number): void;
+}
 
 /**
  * One segment being published. `write()` sends bytes right away and resolves when more may be
@@ -27,7 +51,7 @@ export class TrickleSegmentWriter {
 
   /** @internal */
   constructor(
-    private readonly publisher: TricklePublisher,
+    private readonly channel: SegmentChannel,
     private post: SegmentPost,
     /** The segment index. */
     readonly seq: number,
@@ -91,8 +115,8 @@ export class TrickleSegmentWriter {
     this.result = this.finish();
     this.result.catch(() => {});
     void this.result.then(
-      () => this.publisher._untrack(this),
-      () => this.publisher._untrack(this),
+      () => this.channel.release(this),
+      () => this.channel.release(this),
     );
     return this.result;
   }
@@ -112,18 +136,18 @@ export class TrickleSegmentWriter {
     this.ended = true;
     this.fatal ??= new TrickleError(ErrorCodes.ERR_ABORTED, `Segment ${this.seq} was aborted`);
     this.post.destroy();
-    if (this.bytes > 0) this.publisher._dropSegment(this.seq);
+    if (this.bytes > 0) this.channel.dropSegment(this.seq);
     this.result = Promise.reject(this.fatal);
     this.result.catch(() => {});
-    this.publisher._untrack(this);
+    this.channel.release(this);
   }
 
   private async reopen(): Promise<void> {
     this.attempts++;
-    if (this.attempts > this.publisher._retries) throw this.fatal ?? new TrickleError(ErrorCodes.ERR_TRICKLE_NETWORK, `trickle POST ${this.seq} failed after ${this.attempts} attempts`);
+    if (this.attempts > this.channel.retries) throw this.fatal ?? new TrickleError(ErrorCodes.ERR_TRICKLE_NETWORK, `trickle POST ${this.seq} failed after ${this.attempts} attempts`);
     this.post.destroy();
-    await this.publisher._backoff(this.attempts - 1);
-    this.post = this.publisher._openPost(this.seq);
+    await this.channel.backoff(this.attempts - 1);
+    this.post = this.channel.openPost(this.seq);
   }
 
   private async finish(): Promise<void> {
@@ -141,16 +165,16 @@ export class TrickleSegmentWriter {
       try {
         reply = await post.reply;
       } catch (err) {
-        this.publisher._checkAbort();
-        if (this.bytes === 0 && this.attempts < this.publisher._retries) {
+        this.channel.checkAbort();
+        if (this.bytes === 0 && this.attempts < this.channel.retries) {
           await this.reopen();
           continue;
         }
-        this.publisher._dropSegment(this.seq);
-        throw networkError(`trickle POST ${segmentUrl(this.publisher.url, this.seq)} failed after ${this.bytes} bytes`, err);
+        this.channel.dropSegment(this.seq);
+        throw networkError(`trickle POST ${segmentUrl(this.channel.url, this.seq)} failed after ${this.bytes} bytes`, err);
       }
-      if (reply.headers[HEADER_CLOSED.toLowerCase()] !== undefined) throw this.publisher._eos();
-      if (reply.status === 404) throw this.publisher._notFound();
+      if (reply.headers[HEADER_CLOSED.toLowerCase()] !== undefined) throw this.channel.endOfStream();
+      if (reply.status === 404) throw this.channel.notFound();
       if (reply.status === 200) {
         // A 200 that closes the connection is the server's zero-bytes-read path (closed segment):
         // whatever we sent was dropped.
@@ -160,12 +184,12 @@ export class TrickleSegmentWriter {
         }
         return;
       }
-      if (reply.status >= 500 && this.bytes === 0 && this.attempts < this.publisher._retries) {
+      if (reply.status >= 500 && this.bytes === 0 && this.attempts < this.channel.retries) {
         await this.reopen();
         continue;
       }
-      if (this.bytes > 0) this.publisher._dropSegment(this.seq);
-      throw httpStatusError(`trickle POST ${segmentUrl(this.publisher.url, this.seq)}`, reply.status, reply.body);
+      if (this.bytes > 0) this.channel.dropSegment(this.seq);
+      throw httpStatusError(`trickle POST ${segmentUrl(this.channel.url, this.seq)}`, reply.status, reply.body);
     }
   }
 }

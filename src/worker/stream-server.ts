@@ -4,11 +4,10 @@
  * graceful shutdown and capability registration. Lifecycle: created → listening (processor
  * initializing: LOADING) → IDLE/OK → shutting down → closed.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
 
-import { capabilities, packageVersion } from '../native/capabilities';
+import { packageVersion } from '../native/capabilities';
 import { invalidArg } from '../errors';
 import type { FrameProcessor } from '../processor/frame-processor';
 import { isFrameProcessor } from '../processor/create-processor';
@@ -20,19 +19,19 @@ import { resolveTimings, type StreamTimings } from '../stream/timings';
 import type { TransportFactory } from '../stream/transport';
 import { createLogger, type Logger } from '../logger';
 import { renderMetrics, type MetricsTotals } from './metrics';
-import { ParamsValidationError, validateParams, type StreamParams } from '../params';
+import { validateParams, type StreamParams } from '../params';
 import { registerCapabilityFromEnv, type RegistrationResult } from './registration';
-import {
-  errorBody,
-  isJsonContentType,
-  json,
-  parseJsonBody,
-  splitUrl,
-  type RouteRequest,
-  type RouteResponse,
-} from './routes';
+import { bearerAuthorized } from './auth';
+import { gpuInfo } from './hardware';
+import { serveNodeRequest } from './node-http';
+import { errorBody, isJsonContentType, json, parseJsonBody, splitUrl, type RouteRequest, type RouteResponse } from './routes';
+import { parseStartRequest } from './start-request';
+import { StreamRegistry } from './stream-registry';
 import type { StartRequest, StreamFactory, StreamHandle } from '../stream/stream-handle';
 import { WorkerState } from './worker-state';
+
+/** A route's handler: the request and its parsed query string. */
+type RouteHandler = (request: RouteRequest, query: URLSearchParams) => Promise<RouteResponse> | RouteResponse;
 
 export interface StreamServerOptions {
   /** The processor serving every stream. */
@@ -98,21 +97,18 @@ export class StreamServer {
   private readonly prefix: string;
   private readonly maxBodyBytes: number;
   private readonly authToken: string | undefined;
-  private readonly streamsById = new Map<string, StreamHandle>();
-  private readonly aliases = new Map<string, string>();
+  private readonly registry: StreamRegistry;
+  /** `"METHOD path"` → handler, built once. */
+  private readonly routes: Map<string, RouteHandler>;
   private readonly factory: StreamFactory;
   private http: Server | undefined;
   private initPromise: Promise<void> | undefined;
   private shutdownPromise: Promise<void> | undefined;
   private registration: Promise<RegistrationResult> | undefined;
   private readonly registrationAbort = new AbortController();
-  private readonly totals: MetricsTotals = {
-    started: 0,
-    ended: 0,
-    rejected: {},
-    requests: {},
-    endedCounters: {},
-  };
+  private readonly rejected: Record<string, number> = {};
+  /** `"<METHOD> <route> <status>"` → count. */
+  private readonly requests: Record<string, number> = {};
   private signalHandler: (() => void) | undefined;
 
   constructor(options: StreamServerOptions) {
@@ -139,6 +135,11 @@ export class StreamServer {
       options.streamFactory ??
       ((request) =>
         createStreamSession({ request, processor: this.processor, timings: this.timings, logger: this.log, transport, media }));
+    this.registry = new StreamRegistry((stream, end) => {
+      this.state.setActiveStreams(this.registry.size);
+      if (end) this.log.info('stream ended', { stream_id: stream.id, reason: end.reason, error: end.error });
+    });
+    this.routes = this.buildRoutes();
   }
 
   /** The bound port once listening. */
@@ -154,12 +155,12 @@ export class StreamServer {
 
   /** Active streams. */
   streams(): StreamHandle[] {
-    return [...this.streamsById.values()];
+    return this.registry.all();
   }
 
   /** The stream with this id (gateway_request_id or X-Stream-Id), if active. */
   stream(id: string): StreamHandle | undefined {
-    return this.streamsById.get(id) ?? this.streamsById.get(this.aliases.get(id) ?? '');
+    return this.registry.get(id);
   }
 
   /**
@@ -184,7 +185,7 @@ export class StreamServer {
   async listen(): Promise<{ port: number; url: string }> {
     if (this.http) throw invalidArg('listen()', 'a server that is not listening yet', 'already listening');
     const server = createServer((req, res) => {
-      this.serveHttp(req, res).catch((err: unknown) => {
+      serveNodeRequest(req, res, this.maxBodyBytes, (request) => this.handle(request), (request, response) => this.countRequest(request, response)).catch((err: unknown) => {
         this.log.error('request failed', { err });
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/json' });
@@ -228,7 +229,7 @@ export class StreamServer {
     this.shutdownPromise ??= (async () => {
       this.state.setShuttingDown();
       this.registrationAbort.abort();
-      this.log.info('shutting down', { streams: this.streamsById.size });
+      this.log.info('shutting down', { streams: this.registry.size });
       const drainMs = this.options.drainTimeoutMs ?? 10_000;
       const stops = Promise.allSettled(this.streams().map((s) => s.stop('shutdown')));
       let timer: NodeJS.Timeout | undefined;
@@ -272,61 +273,12 @@ export class StreamServer {
 
   // ---- HTTP -------------------------------------------------------------------------------------
 
-  private async serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    const declared = Number(headers['content-length'] ?? '0');
-    let body: Buffer;
-    if (Number.isFinite(declared) && declared > this.maxBodyBytes) {
-      body = Buffer.alloc(0);
-      this.send(res, json(413, errorBody(`Request body too large (limit ${this.maxBodyBytes} bytes)`)), req);
-      req.resume();
-      return;
-    }
-    try {
-      body = await readBody(req, this.maxBodyBytes);
-    } catch (err) {
-      if ((err as { tooLarge?: boolean }).tooLarge) {
-        this.send(res, json(413, errorBody(`Request body too large (limit ${this.maxBodyBytes} bytes)`)), req);
-        req.resume();
-        return;
-      }
-      throw err;
-    }
-    const response = await this.handle({ method: req.method ?? 'GET', url: req.url ?? '/', headers, body });
-    this.send(res, response, req);
-  }
-
-  private send(res: ServerResponse, response: RouteResponse, req: IncomingMessage): void {
-    const route = splitUrl(req.url ?? '/').path;
-    const key = `${req.method ?? 'GET'} ${this.knownRoute(route)} ${response.status}`;
-    this.totals.requests[key] = (this.totals.requests[key] ?? 0) + 1;
-    if (response.text !== undefined) {
-      res.writeHead(response.status, { 'content-type': response.contentType ?? 'text/plain; charset=utf-8' });
-      res.end(response.text);
-      return;
-    }
-    const payload = JSON.stringify(response.body ?? {});
-    res.writeHead(response.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
-    res.end(payload);
-  }
-
-  private knownRoute(path: string): string {
-    const known = new Set([
-      `${this.prefix}/stream/start`, '/live-video-to-video', `${this.prefix}/stream/stop`, `${this.prefix}/stream/params`,
-      `${this.prefix}/stream/status`, '/health', '/version', '/app-version', '/hardware/info', '/hardware/stats', '/metrics',
-    ]);
-    return known.has(path) ? path : 'other';
-  }
-
-  private authorized(headers: RouteRequest['headers']): boolean {
-    if (this.authToken === undefined) return true;
-    const header = headers['authorization'] ?? '';
-    const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-    if (!m) return false;
-    const given = Buffer.from(m[1] as string);
-    const want = Buffer.from(this.authToken);
-    return given.length === want.length && timingSafeEqual(given, want);
+  private countRequest(request: Pick<RouteRequest, 'method' | 'url'>, response: RouteResponse): void {
+    const { path } = splitUrl(request.url);
+    const method = request.method.toUpperCase();
+    const known = this.routes.has(`POST ${path}`) || this.routes.has(`GET ${path}`);
+    const key = `${method} ${known ? path : 'other'} ${response.status}`;
+    this.requests[key] = (this.requests[key] ?? 0) + 1;
   }
 
   /**
@@ -336,36 +288,46 @@ export class StreamServer {
   async handle(request: RouteRequest): Promise<RouteResponse> {
     const { path, query } = splitUrl(request.url);
     const method = request.method.toUpperCase();
-    const p = this.prefix;
-    type Handler = () => Promise<RouteResponse> | RouteResponse;
-    const post: Record<string, Handler> = {
-      [`${p}/stream/start`]: () => this.start(request),
-      '/live-video-to-video': () => this.start(request),
-      [`${p}/stream/stop`]: () => this.stop(request, query),
-      [`${p}/stream/params`]: () => this.updateParams(request, query),
-    };
-    const get: Record<string, Handler> = {
-      [`${p}/stream/status`]: () => json(200, this.status()),
-      '/health': () => json(200, { status: this.state.status }),
-      '/version': () => json(200, { pipeline: this.pipelineName(), model_id: this.modelId(), version: packageVersion() }),
-      '/app-version': () => json(200, { version: this.options.appVersion ?? '0.0.1' }),
-      '/hardware/info': () => json(200, { pipeline: this.pipelineName(), model_id: this.modelId(), gpu_info: gpuInfo() }),
-      '/hardware/stats': () => json(200, { pipeline: this.pipelineName(), model_id: this.modelId(), gpu_stats: {} }),
-      '/metrics': () => ({
-        status: 200,
-        text: renderMetrics(this, this.totals),
-        contentType: 'text/plain; version=0.0.4; charset=utf-8',
-      }),
-    };
-    const handler = method === 'POST' ? post[path] : method === 'GET' || method === 'HEAD' ? get[path] : undefined;
+    const handler = this.routes.get(`${method === 'HEAD' ? 'GET' : method} ${path}`);
     if (!handler) {
-      const exists = path in post || path in get;
+      const exists = this.routes.has(`POST ${path}`) || this.routes.has(`GET ${path}`);
       return exists ? json(405, errorBody('Method not allowed')) : json(404, errorBody('Not found'));
     }
-    if (!(method === 'GET' && path === '/health') && !this.authorized(request.headers)) {
+    if (!(method === 'GET' && path === '/health') && !bearerAuthorized(request.headers, this.authToken)) {
       return json(401, errorBody('Unauthorized'));
     }
-    return handler();
+    return handler(request, query);
+  }
+
+  /** The route table (pytrickle's routes; `/stream/*` under the route prefix). */
+  private buildRoutes(): Map<string, RouteHandler> {
+    const p = this.prefix;
+    const info = (): Record<string, unknown> => ({ pipeline: this.pipelineName(), model_id: this.modelId() });
+    const routes: [string, RouteHandler][] = [
+      [`POST ${p}/stream/start`, (r) => this.start(r)],
+      ['POST /live-video-to-video', (r) => this.start(r)],
+      [`POST ${p}/stream/stop`, (r, q) => this.stop(r, q)],
+      [`POST ${p}/stream/params`, (r, q) => this.updateParams(r, q)],
+      [`GET ${p}/stream/status`, () => json(200, this.status())],
+      ['GET /health', () => json(200, { status: this.state.status })],
+      ['GET /version', () => json(200, { ...info(), version: packageVersion() })],
+      ['GET /app-version', () => json(200, { version: this.options.appVersion ?? '0.0.1' })],
+      ['GET /hardware/info', () => json(200, { ...info(), gpu_info: gpuInfo() })],
+      ['GET /hardware/stats', () => json(200, { ...info(), gpu_stats: {} })],
+      ['GET /metrics', () => ({ status: 200, text: this.metricsText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' })],
+    ];
+    return new Map(routes);
+  }
+
+  private metricsText(): string {
+    const totals: MetricsTotals = {
+      started: this.registry.started,
+      ended: this.registry.ended,
+      rejected: this.rejected,
+      requests: this.requests,
+      endedCounters: this.registry.endedCounters,
+    };
+    return renderMetrics(this, totals);
   }
 
   private pipelineName(): string {
@@ -401,11 +363,11 @@ export class StreamServer {
     if (header) start.streamIdHeader = header;
     // Capacity check and registration happen in one synchronous section: two simultaneous starts
     // can never both pass (pytrickle checks a flag that flips later, inside a background task).
-    if (this.streamsById.size >= this.capacity) {
+    if (this.registry.size >= this.capacity) {
       this.countRejected('capacity');
       return this.startError(503, 'Pipeline is still in use');
     }
-    if (this.streamsById.has(start.gateway_request_id)) {
+    if (this.registry.has(start.gateway_request_id)) {
       this.countRejected('duplicate');
       return this.startError(409, `Error starting stream: stream '${start.gateway_request_id}' is already active`);
     }
@@ -415,7 +377,7 @@ export class StreamServer {
     } catch (err) {
       return this.startError(400, `Error starting stream: ${(err as Error).message}`);
     }
-    this.register(stream);
+    this.registry.add(stream);
     stream.start();
     this.log.info('stream started', { stream_id: stream.id, subscribe_url: start.subscribe_url, publish_url: start.publish_url });
     return json(200, {
@@ -427,39 +389,7 @@ export class StreamServer {
   }
 
   private countRejected(reason: string): void {
-    this.totals.rejected[reason] = (this.totals.rejected[reason] ?? 0) + 1;
-  }
-
-  private register(stream: StreamHandle): void {
-    this.streamsById.set(stream.id, stream);
-    const alias = stream.request.streamIdHeader;
-    if (alias && alias !== stream.id) this.aliases.set(alias, stream.id);
-    this.totals.started += 1;
-    this.state.setActiveStreams(this.streamsById.size);
-    void stream.done.then((end) => {
-      if (this.streamsById.get(stream.id) === stream) this.streamsById.delete(stream.id);
-      if (alias) this.aliases.delete(alias);
-      this.totals.ended += 1;
-      const snap = stream.stats.snapshot();
-      for (const key of ['framesIn', 'framesOut', 'framesGated', 'framesDropped', 'processorErrors', 'framesNulled', 'bytesIn', 'bytesOut'] as const) {
-        this.totals.endedCounters[key] = (this.totals.endedCounters[key] ?? 0) + snap[key];
-      }
-      this.state.setActiveStreams(this.streamsById.size);
-      this.log.info('stream ended', { stream_id: stream.id, reason: end.reason, error: end.error });
-    });
-  }
-
-  /** Streams a stop/params request addresses: an explicit id (body/query/header) or all of them. */
-  private targets(explicit: string | undefined, header: string | undefined): { streams: StreamHandle[]; unknownId?: string } {
-    if (explicit !== undefined) {
-      const s = this.stream(explicit);
-      return s ? { streams: [s] } : { streams: [], unknownId: explicit };
-    }
-    if (header) {
-      const s = this.stream(header);
-      if (s) return { streams: [s] };
-    }
-    return { streams: this.streams() };
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
   }
 
   private async stop(request: RouteRequest, query: URLSearchParams): Promise<RouteResponse> {
@@ -477,8 +407,8 @@ export class StreamServer {
         /* body ignored, as pytrickle */
       }
     }
-    if (this.streamsById.size === 0) return json(400, errorBody('No active stream to stop'));
-    const { streams, unknownId } = this.targets(explicit, request.headers['x-stream-id']);
+    if (this.registry.size === 0) return json(400, errorBody('No active stream to stop'));
+    const { streams, unknownId } = this.registry.targets(explicit, request.headers['x-stream-id']);
     if (unknownId !== undefined) return json(400, errorBody(`No active stream to stop with id '${unknownId}'`));
     const results = await Promise.allSettled(streams.map((s) => s.stop('stopped')));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -495,8 +425,8 @@ export class StreamServer {
     } catch (err) {
       return json(400, errorBody(`Parameter update failed: ${(err as Error).message}`));
     }
-    if (this.streamsById.size === 0) return json(400, errorBody('No active stream to update'));
-    const { streams, unknownId } = this.targets(query.get('stream_id') ?? undefined, request.headers['x-stream-id']);
+    if (this.registry.size === 0) return json(400, errorBody('No active stream to update'));
+    const { streams, unknownId } = this.registry.targets(query.get('stream_id') ?? undefined, request.headers['x-stream-id']);
     if (unknownId !== undefined) return json(400, errorBody(`No active stream to update with id '${unknownId}'`));
     const results = await Promise.allSettled(streams.map((s) => s.updateParams(params, 'http')));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -532,60 +462,4 @@ export class StreamServer {
     }));
     return out;
   }
-}
-
-/** Validates a start body (pydantic model of pytrickle: required `gateway_request_id`, extras ignored). */
-export function parseStartRequest(body: unknown): StartRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('Request body must be a JSON object');
-  const b = body as Record<string, unknown>;
-  const id = b['gateway_request_id'];
-  if (typeof id !== 'string' || id === '') throw new Error('gateway_request_id is required and must be a non-empty string');
-  const out: StartRequest = { gateway_request_id: id, params: {} };
-  for (const key of ['subscribe_url', 'publish_url', 'control_url', 'events_url', 'data_url'] as const) {
-    const v = b[key];
-    if (v === undefined || v === null || v === '') continue;
-    if (typeof v !== 'string') throw new Error(`${key} must be a string`);
-    let url: URL;
-    try {
-      url = new URL(v);
-    } catch {
-      throw new Error(`${key} must be an http(s) URL (received ${JSON.stringify(v)})`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${key} must be an http(s) URL (received ${JSON.stringify(v)})`);
-    out[key] = v;
-  }
-  if (b['params'] !== undefined && b['params'] !== null) {
-    try {
-      out.params = validateParams(b['params']);
-    } catch (err) {
-      if (err instanceof ParamsValidationError) throw new Error(err.message);
-      throw err;
-    }
-  }
-  return out;
-}
-
-function gpuInfo(): Record<string, unknown> {
-  try {
-    const caps = capabilities();
-    const out: Record<string, unknown> = {};
-    for (const d of caps.devices) {
-      const [major, minor] = d.computeCapability.split('.').map((x) => Number(x));
-      out[String(d.index)] = { id: `cuda:${d.index}`, name: d.name, memory_total: d.totalMemory, memory_free: null, major, minor };
-    }
-    return out;
-  } catch {
-    return {};
-  }
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw Object.assign(new Error('too large'), { tooLarge: true });
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
