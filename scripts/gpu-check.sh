@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU verification on a bare GPU machine (issue 9; docs/gpu-check.md).
+# GPU verification on a bare GPU machine (docs/gpu-check.md).
 #
 #   scripts/gpu-check.sh tools          (here) static ffmpeg + ffprobe CLI from the same FFmpeg source and
 #                                       flags as the prebuild's libraries (+ programs, avfilter, swscale),

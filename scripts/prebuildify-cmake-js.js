@@ -28,7 +28,7 @@ const root = path.resolve(__dirname, '..');
 const buildRoot = path.join(root, 'build-prebuild');
 const stage = path.join(buildRoot, 'stage'); // prebuildify's --cwd: it reads <stage>/build/Release
 const cmakeBuild = path.join(buildRoot, 'cmake');
-/** Release CUDA architectures (DESIGN.md §4): SASS for each, plus compute_120 PTX for newer GPUs. */
+/** Release CUDA architectures (T4/RTX 20 up to B200 and RTX 50): SASS for each, plus compute_120 PTX for newer GPUs. */
 const RELEASE_CUDA_ARCHITECTURES = '75-real;80-real;86-real;89-real;90-real;100-real;120';
 
 function run(cmd, args, opts = {}) {

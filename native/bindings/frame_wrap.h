@@ -1,6 +1,6 @@
 // JS handles for frames and frame pools. JS thread only.
 //
-// Ownership (STYLE.md): a handle holds one std::shared_ptr reference to its immutable core frame.
+// Ownership: a handle holds one std::shared_ptr reference to its immutable core frame.
 // `close()` drops that reference (idempotent); the picture and its pool slot are released when the
 // last holder (handle, encoder queue, in-flight job) lets go. Using a closed handle throws
 // ERR_FRAME_CLOSED. The GC finalizer of a handle that was never closed counts a leak (in its pool's

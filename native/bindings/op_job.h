@@ -1,6 +1,6 @@
 // A one-shot native job that settles a Promise: `work` runs on a libuv worker thread (AsyncWorker)
 // or, for small inputs, right away on the JS thread; `finish` builds the result on the JS thread.
-// The job pins what it uses (STYLE.md): the caller captures shared_ptrs to the native objects in
+// The job pins what it uses, so nothing JS can close is held as a bare pointer: the caller captures shared_ptrs to the native objects in
 // `work` and passes the JS wrappers in `pins`, held by ObjectReferences until the job settles.
 #pragma once
 

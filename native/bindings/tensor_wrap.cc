@@ -41,7 +41,8 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
     return o;
   }
 
-  // A copy of a host tensor's elements in V8 memory (toolchain.md §3: no external buffers):
+  // A copy of a host tensor's elements in V8 memory (not an external buffer: Node defers their
+  // finalizers, so under a busy loop they pile up):
   // Uint8Array, Uint16Array (float16 bits) or Float32Array.
   Napi::Value Data(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -2,7 +2,7 @@
 // compiled in both builds: without TRICKLE_HAVE_CUDA every function that needs a device throws
 // NativeException ERR_CUDA_UNAVAILABLE. Thread-safe.
 //
-// Ordering model (DESIGN.md §4: events, not device-wide syncs). Each device has one "ops stream",
+// Ordering model (CUDA events, never device-wide syncs, in the hot path). Each device has one "ops stream",
 // created once and kept for the process, on which every trickle-rt kernel and copy of that device
 // runs. It is deliberately a *blocking* stream (not cudaStreamNonBlocking): FFmpeg's CUDA hwcontext
 // (NVDEC output copies, av_hwframe_transfer_data, NVENC input) works on the legacy default stream of

@@ -1,7 +1,7 @@
 /**
  * TricklePublisher / TrickleSubscriber behaviour against TrickleServer and against a deliberately
  * misbehaving server (test/helpers/misbehaving-server.ts). Delivered bytes are checked by sha256.
- * Covers PROTOCOL.md §13 client cases 16 (client side), 27, 28, 36, 38, 39, 40.
+ * Covers the client side of the conformance cases of docs/protocol.md: 16, 27, 28, 36, 38, 39, 40.
  */
 import { createHash, randomBytes } from 'node:crypto';
 

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §13 conformance cases that apply to a server, run against TrickleServer over real
+ * The conformance cases of docs/protocol.md that apply to a server, run against TrickleServer over real
  * sockets with a raw HTTP/1.1 client (status lines, interim responses, headers and bytes as sent).
  * Each test names its case number(s). Client-side cases (27, 28, 36, 38, 40) are in
  * trickle-clients.test.ts.
@@ -69,7 +69,7 @@ async function post(port: number, path: string, body: string | Buffer, headers: 
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-describe('TrickleServer conformance (PROTOCOL.md §13)', () => {
+describe('TrickleServer conformance (docs/protocol.md)', () => {
   it('case 1: POST to an unknown channel without autocreate → 404 + Connection: close, no Seq', async () => {
     const { port } = await start();
     const r = await post(port, '/nope/0', 'x');

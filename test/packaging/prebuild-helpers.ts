@@ -14,7 +14,7 @@ import { packageRoot } from '../../src/native/addon';
 
 export const PREBUILD_PATH = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'trickle-rt.node');
 
-/** The release CUDA architectures of DESIGN.md §4: SASS for each, PTX for the newest. */
+/** The release CUDA architectures (CUDA 13 supports sm_75 and newer; docs/binaries.md): SASS for each, PTX for the newest. */
 export const RELEASE_SASS_ARCHS = [75, 80, 86, 89, 90, 100, 120];
 export const RELEASE_PTX_ARCHS = [120];
 

@@ -1,5 +1,5 @@
 /**
- * The self-contained binary of the npm package (issue 7): built with `npm run prebuilds` against the
+ * The self-contained binary of the npm package: built with `npm run prebuilds` against the
  * static FFmpeg of scripts/build-ffmpeg.sh, then checked as a file (ELF dynamic section, glibc
  * symbol versions, CUDA code objects) and as a package (`npm pack`, install into an empty project,
  * run from there). Slow on the first run (FFmpeg build, cached under .deps/); see docs/binaries.md.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { mediaSettings, validateParams } from '../../src/params';
 
-describe('validateParams (pytrickle rules, COMPAT.md)', () => {
+describe('validateParams (pytrickle rules, docs/compat.md)', () => {
   it('rejects non-objects', () => {
     for (const v of [null, 3, 'x', [1], true]) expect(() => validateParams(v)).toThrow('Params must be a dictionary');
   });
