@@ -117,6 +117,21 @@ describe('EventsChannel', () => {
     await s.channel.close(1000);
   });
 
+  it('bounds the queue: beyond maxQueue the oldest waiting events are dropped and counted', async () => {
+    const gated = gatedPublisher();
+    const s = setup({ maxQueue: 2, open: () => gated.publisher });
+    s.channel.send({ n: 1 }, 'q'); // taken at once; its POST waits on the gate
+    await new Promise((r) => setImmediate(r));
+    for (let n = 2; n <= 5; n++) s.channel.send({ n }, 'q');
+    gated.open();
+    await s.channel.close(1000);
+    const delivered = gated.written.map((w) => (JSON.parse(w) as { event: { n: number } }).event.n);
+    // the one in flight is delivered; of the four that waited, the two newest are kept
+    expect(delivered).toEqual([1, 4, 5]);
+    expect(s.stats.get('eventsSent')).toBe(3);
+    expect(s.stats.get('eventsFailed')).toBe(2);
+  });
+
   it('close() sends what is queued, then DELETEs the channel (EOS for the gateway)', async () => {
     const s = setup();
     for (let n = 0; n < 5; n++) s.channel.send({ n }, 'q');

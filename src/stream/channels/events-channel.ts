@@ -55,7 +55,9 @@ export class EventsChannel {
   private async run(): Promise<void> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     while (!this.abort.signal.aborted) {
-      const item = this.queue[0];
+      // Taken off the queue before its POST starts: a full queue then drops the oldest *waiting*
+      // event, never the one being sent (which would be delivered yet counted as failed).
+      const item = this.queue.shift();
       if (!item) {
         if (this.closing) return;
         await new Promise<void>((resolve) => {
@@ -81,7 +83,6 @@ export class EventsChannel {
           await delay(backoffMs(attempt, this.options.timings.retryInitialMs, this.options.timings.retryMaxMs), this.abort.signal);
         }
       }
-      if (this.queue[0] === item) this.queue.shift();
       if (sent) this.options.stats.add('eventsSent');
     }
   }
