@@ -1,8 +1,7 @@
 // Base for one-shot AsyncWorkers that settle a Promise (libuv pool, short jobs). Run() executes on
 // a worker thread and reports failure by throwing; Result() builds the value on the JS thread.
-// A failure is stored as a NativeError on the worker thread and converted to a JS error on the JS
-// thread, grafted onto an Error captured before the call. Subclasses pin what Run() touches in
-// their own members.
+// A failure is stored as a NativeError on the worker thread and converted to a JS error only on the
+// JS thread (no N-API call off it). Subclasses pin what Run() touches in their own members.
 #pragma once
 
 #include <napi.h>
