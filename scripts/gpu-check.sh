@@ -121,6 +121,7 @@ cmd_pack() {
   # 2. compiled JS, test fixtures (the global setup generates them with the ffmpeg CLI here)
   say "compiling dist/ and generating the test fixtures"
   node node_modules/typescript/bin/tsc -p tsconfig.build.json || die "tsc failed"
+  node bench/build.js || die "bench build failed"
   node -e 'require("./node_modules/vitest/package.json")' || die "vitest missing"
   TRICKLE_SKIP_PACKAGING=1 npx vitest run test/unit/errors.test.ts >"$tmp/fixtures.log" 2>&1 || { cat "$tmp/fixtures.log"; die "fixture generation failed"; }
   ls test/.fixtures/*.ts >/dev/null 2>&1 || die "no fixtures in test/.fixtures"
@@ -128,7 +129,7 @@ cmd_pack() {
   # 3. bench clips of the GPU rows (B1-GPU/B2-GPU: 512² and 1080p; B7, B8: 1080p), 30 fps, 10 s
   mkdir -p "$tmp/clips"
   node -e '
-    const { ensureClip } = require("./dist/bench/clips.js");
+    const { ensureClip } = require("./bench/dist/clips.js");
     for (const [w, h] of [[512, 512], [1920, 1080]]) console.error(ensureClip({ width: w, height: h, noise: 8, fps: 30, seconds: 10 }, process.argv[1]));
   ' "$tmp/clips" || die "clip generation failed"
 
@@ -145,7 +146,7 @@ cmd_pack() {
   mkdir -p "$tmp/root"
   vitest_closure >"$tmp/modules" || die "vitest closure failed"
   echo node_modules/typescript >>"$tmp/modules"   # .ts processors loaded by tests (src/cli/load-processor.ts)
-  tar -cf "$tmp/bundle.tar" dist test/.fixtures $(cat "$tmp/modules") || die "tar failed"
+  tar -cf "$tmp/bundle.tar" dist bench/dist bench/node_modules test/.fixtures $(cat "$tmp/modules") || die "tar failed"
   tar -rf "$tmp/bundle.tar" -C "$tmp" clips || die "tar failed"
   if [ "$with_cli" = yes ]; then tar -rf "$tmp/bundle.tar" -C "$tmp" ffmpeg-cli || die "tar failed"; fi
   xz -T0 -6 -c "$tmp/bundle.tar" >"$stage/bundle.tar.xz" || die "xz failed"
@@ -205,8 +206,9 @@ setup_carried() {
     touch "$RT/.unpacked"
   fi
   # Into the tree: the ignored paths the tests and the CLI read (dist/, node_modules/, test/.fixtures/).
-  rm -rf dist node_modules test/.fixtures
-  cp -a "$RT/x/dist" dist && cp -a "$RT/x/node_modules" node_modules && cp -a "$RT/x/test/.fixtures" test/.fixtures || die "placing the bundle failed"
+  rm -rf dist bench/dist bench/node_modules node_modules test/.fixtures
+  cp -a "$RT/x/dist" dist && cp -a "$RT/x/bench/dist" bench/dist && cp -a "$RT/x/bench/node_modules" bench/node_modules &&
+    cp -a "$RT/x/node_modules" node_modules && cp -a "$RT/x/test/.fixtures" test/.fixtures || die "placing the bundle failed"
   if [ -d "$RT/x/ffmpeg-cli" ]; then PATH=$RT/x/ffmpeg-cli:$PATH; fi
   export PATH="$RT/bin:$PATH"
   export TRICKLE_RT_ADDON=$RT/trickle-rt.node
@@ -278,7 +280,7 @@ cmd_run() {
   fi
   # quick GPU bench (all GPU rows, --quick: figures are not for comparison; `bench` does the full rows)
   # shellcheck disable=SC2086
-  step "bench --quick $GPU_BENCH" "$out/bench-quick.log" 300 node bin/trickle-rt.js bench $GPU_BENCH --quick --no-progress --out "$out/bench-quick.json"
+  step "bench --quick $GPU_BENCH" "$out/bench-quick.log" 300 node bench/dist/cli.js $GPU_BENCH --quick --no-progress --out "$out/bench-quick.json"
   step "bench --quick rows all ok" "$out/bench-quick.log" 30 bench_rows "$out/bench-quick.json"
   finish "$out"
 }
@@ -292,7 +294,7 @@ cmd_bench() {
   local runs=${GPU_CHECK_RUNS:-3} id
   # one report per row so that a row cut by its time limit does not lose the others
   for id in ${GPU_CHECK_BENCH:-$GPU_BENCH}; do
-    step "bench $id --runs $runs" "$out/bench.log" "${GPU_CHECK_ROW_TIMEOUT:-240}" node bin/trickle-rt.js bench "$id" --runs "$runs" --no-progress --out "$out/bench-$id.json"
+    step "bench $id --runs $runs" "$out/bench.log" "${GPU_CHECK_ROW_TIMEOUT:-240}" node bench/dist/cli.js "$id" --runs "$runs" --no-progress --out "$out/bench-$id.json"
     step "bench $id row ok" "$out/bench.log" 30 bench_rows "$out/bench-$id.json"
   done
   finish "$out"

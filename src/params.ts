@@ -1,6 +1,6 @@
 /**
  * Stream parameter validation, shared by `/stream/start` (`params`), `/stream/params` and the
- * control channel. Reproduces pytrickle's rules and messages (COMPAT.md "Params validation") with
+ * control channel. Reproduces pytrickle's rules and messages (docs/compat.md, "Params") with
  * two deliberate fixes: a width/height that is not positive gets its own message (pytrickle masks it
  * behind the integer message), and callers answer validation failures with 400 (pytrickle: 500).
  *

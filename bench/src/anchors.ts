@@ -1,5 +1,5 @@
 /**
- * Anchors measured by the bench in the same run as ours: the ffmpeg CLI floor (BENCH.md) and, for
+ * Anchors measured by the bench in the same run as ours: the ffmpeg CLI floor (bench/README.md) and, for
  * NVDEC, `ffmpeg -hwaccel cuda`. They run as child processes with `-benchmark`, which reports the
  * transcode loop's own wall time and user+sys CPU time (input probing excluded) and its max RSS.
  */
@@ -16,7 +16,7 @@ export interface FfmpegRun {
   frames: number;
 }
 
-/** The floor command of BENCH.md, as arguments (input path and optional scale filled in). */
+/** The ffmpeg floor command (the same decode → scale → x264 encode as ours), as arguments (input path and optional scale filled in). */
 export function floorArgs(clip: string, scale: readonly [number, number] | null, frames?: number): string[] {
   return [
     '-hide_banner', '-nostdin', '-benchmark', '-threads', '1', '-i', clip,

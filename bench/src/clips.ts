@@ -1,5 +1,5 @@
 /**
- * Bench clips (BENCH.md): testsrc2 plus temporal+uniform noise (alls=8, and a harder alls=25),
+ * Bench clips: testsrc2 plus temporal+uniform noise (alls=8, and a harder alls=25),
  * H.264 yuv420p, GOP 60, no B-frames, 4 Mbps, 30 fps, 10 s, in MPEG-TS, at 512x512, 1280x720 and
  * 1920x1080. Made with the ffmpeg CLI (bench only; product code never runs it) on first use and
  * cached outside git: $TRICKLE_RT_BENCH_CACHE, else $XDG_CACHE_HOME/trickle-rt/bench, else
@@ -23,7 +23,7 @@ export interface ClipSpec {
   noise: 8 | 25;
   /** Frame index painted into the top 32 rows (16 bits at 512 px wide). */
   stamped?: boolean;
-  /** GOP in frames (BENCH.md: 60). */
+  /** GOP in frames (default 60: 2 s at 30 fps). */
   gop?: number;
 }
 
@@ -79,7 +79,7 @@ export function ensureClip(spec: ClipSpec, dir: string = clipCacheDir()): string
   return out;
 }
 
-/** Every clip BENCH.md lists (3 sizes x 2 noise levels), for `trickle-rt bench --make-clips`. */
+/** Every standard clip (3 sizes x 2 noise levels), for `npm run bench -- --make-clips`. */
 export const STANDARD_CLIPS: ClipSpec[] = [512, 720, 1080].flatMap((h) =>
   ([8, 25] as const).map((noise) => ({
     width: h === 512 ? 512 : h === 720 ? 1280 : 1920,

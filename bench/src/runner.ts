@@ -85,7 +85,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const gpu = gpuStatus();
   const clipDir = clipCacheDir();
   display.note(
-    `trickle-rt bench: ${specs.length} scenario(s)${options.quick ? ' (--quick)' : ''} on ${machine.cpuModel} × ${machine.cores}; GPU: ${gpu.available ? gpu.reason : `none (${gpu.reason})`}; clips in ${clipDir}`,
+    `bench: ${specs.length} scenario(s)${options.quick ? ' (--quick)' : ''} on ${machine.cpuModel} × ${machine.cores}; GPU: ${gpu.available ? gpu.reason : `none (${gpu.reason})`}; clips in ${clipDir}`,
   );
   const scenarios: ScenarioResult[] = [];
   for (const [i, spec] of specs.entries()) {

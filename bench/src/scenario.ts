@@ -1,15 +1,15 @@
 import type { CaseResult, RunOptions, ScenarioStatus } from './types';
 
-/** A row of the declarative scenario table (src/bench/table.ts). */
+/** A row of the declarative scenario table (bench/src/scenarios.ts). */
 export interface ScenarioSpec {
-  /** B1 … B9 (BENCH.md). */
+  /** B1 … B9 (bench/README.md). */
   id: string;
   title: string;
   /** Skipped with a clear line where no CUDA device is usable. */
   requiresGpu: boolean;
   /** What ours is compared against, measured interleaved in the same process run. */
   anchor: { name: string; command?: string } | null;
-  /** Which implementation module runs it (src/bench/scenarios/<impl>.ts). */
+  /** Which implementation module runs it (bench/src/scenarios/<impl>.ts). */
   impl: string;
   params: Record<string, unknown>;
   /** Overrides of `params` for `--quick` (smoke runs: few, short runs). */

@@ -1,6 +1,6 @@
 /**
- * The declarative scenario table: every scenario of BENCH.md, its anchor and its parameters (full
- * and --quick). The runner starts one fresh process per row; src/bench/scenarios/<impl>.ts does the
+ * The declarative scenario table: every scenario of bench/README.md (B1–B9), its anchor and its parameters (full
+ * and --quick). The runner starts one fresh process per row; bench/src/scenarios/<impl>.ts does the
  * measuring.
  */
 import { ErrorCodes, TrickleError } from 'trickle-rt';

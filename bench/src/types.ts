@@ -31,7 +31,7 @@ export interface Figure {
   cold?: number;
   /** Anchor's cold run. */
   anchorCold?: number;
-  /** What `ours` is compared against in BENCH.md, in words (e.g. "<= 1.10x floor"). */
+  /** What `ours` is compared against (the scenario's target), in words (e.g. "<= 1.10x floor"). */
   target?: string;
   /** Whether `target` is met; absent when there is no target or it cannot be judged here. */
   pass?: boolean;

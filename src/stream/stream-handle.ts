@@ -19,7 +19,7 @@ export interface StartRequest {
   streamIdHeader?: string;
 }
 
-/** idle → starting → running → draining → closed | errored (STYLE.md lifecycle). */
+/** idle → starting → running → draining → closed | errored. */
 export type StreamPhase = 'starting' | 'running' | 'draining' | 'closed' | 'errored';
 
 /** Why a stream ended. */

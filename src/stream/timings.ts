@@ -1,5 +1,5 @@
 /**
- * Intervals and timeouts of a stream. Defaults follow COMPAT.md (heartbeat 10 s, data keepalive
+ * Intervals and timeouts of a stream. Defaults follow pytrickle and go-livepeer (docs/compat.md: heartbeat 10 s, data keepalive
  * 25 s, data batch 333 ms); every one is configurable so tests can run fast.
  */
 import { invalidArg } from '../errors';

@@ -1,7 +1,7 @@
 /**
  * An embedded trickle server (node:http), behaving on the wire like go-livepeer's `trickle` server
  * (trickle/trickle_server.go at 176aa415). Deliberate deviations (400 instead of Go's panics, the
- * limits, closing a segment whose publisher aborted mid-body, ...) are listed in docs/trickle.md.
+ * limits, closing a segment whose publisher aborted mid-body, ...) are listed in docs/protocol.md.
  *
  * Threading: JS thread only. Memory: every channel retains at most 5 segments; a segment is a list of
  * the request body's own Buffers (no copies), shared by all of its readers. A slow reader is paced
@@ -647,7 +647,7 @@ export class TrickleServer {
     }
 
     if (seg.closed) {
-      // Re-POST onto a closed, retained segment: answered at once, body dropped (Go, case 21).
+      // Re-POST onto a closed, retained segment: answered at once, body dropped (as Go; docs/protocol.md, conformance case 21).
       replyEmpty();
       return;
     }

@@ -1,6 +1,6 @@
 /**
  * Wire constants of the trickle protocol, as go-livepeer's `trickle` package implements it
- * (see docs/trickle.md and the project's PROTOCOL.md). Shared by the server and the clients.
+ * (described in docs/protocol.md). Shared by the server and the clients.
  */
 
 /** Response header: the segment index written (POST) or served (GET, 470, EOS). */
@@ -34,7 +34,7 @@ const GO_INT_MAX = 9223372036854775807n;
 /**
  * Parses a sequence number the way Go's `strconv.Atoi` does (`+3`, `007`, `-0` accepted). Returns
  * `undefined` for anything Go would reject, and also (a deliberate deviation, documented in
- * docs/trickle.md) for magnitudes above `Number.MAX_SAFE_INTEGER`, which a JavaScript number
+ * docs/protocol.md) for magnitudes above `Number.MAX_SAFE_INTEGER`, which a JavaScript number
  * cannot represent exactly.
  */
 export function parseSeq(text: string): number | undefined {

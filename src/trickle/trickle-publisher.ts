@@ -31,7 +31,7 @@ export interface TricklePublisherOptions {
   /**
    * First segment index. `'next'` (default) resumes an existing channel: it asks `GET {ch}/next`
    * and sends `Lp-Trickle-Reset` with the first segment (a restarted publisher never writes into
-   * already-closed seqs, PROTOCOL.md case 38). A number starts there (0 = what Go publishers do).
+   * already-closed seqs: docs/protocol.md, conformance case 38). A number starts there (0 = what Go publishers do).
    */
   start?: number | 'next';
   /** Send `Lp-Trickle-Reset` with the first segment. Default: true with `start: 'next'`, else false. */

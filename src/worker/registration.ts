@@ -1,5 +1,5 @@
 /**
- * Capability registration with a go-livepeer orchestrator (COMPAT.md): `POST
+ * Capability registration with a go-livepeer orchestrator (docs/compat.md): `POST
  * {ORCH_URL}/capability/register` with `Authorization: <ORCH_SECRET>` and JSON `{url, name,
  * description, capacity, price_per_unit, price_scaling}`. 200 = registered; 400 = wrong secret
  * (stop, do not retry); anything else or a connection error = retry after a delay.

@@ -1,5 +1,5 @@
 /**
- * StreamServer: the pytrickle-compatible HTTP worker (COMPAT.md), with many concurrent streams up
+ * StreamServer: the pytrickle-compatible HTTP worker (docs/compat.md), with many concurrent streams up
  * to `capacity`, optional bearer auth, request size limits, Prometheus `/metrics`, structured logs,
  * graceful shutdown and capability registration. Lifecycle: created → listening (processor
  * initializing: LOADING) → IDLE/OK → shutting down → closed.

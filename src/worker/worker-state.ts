@@ -1,5 +1,5 @@
 /**
- * The worker's health state machine (COMPAT.md "Health"), in priority order:
+ * The worker's health state machine (docs/compat.md, "Health"), in priority order:
  * ERROR if a fatal error is set; OK while at least one stream is active; IDLE once the processor
  * has initialized; LOADING before that.
  *

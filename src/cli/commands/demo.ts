@@ -139,8 +139,7 @@ async function runDemo(opts: DemoOptions): Promise<number> {
 
   // ---- output: subscribe, decode, measure ----
   let switchedAt: number | null = null; // output frame count when the tint changed
-  const output = { frames: 0, width: 0, height: 0, segments: 0, bytes: 0, firstFrameMs: null as number | null };
-  const perFrame: Array<{ rgb: [number, number, number]; afterSwitch: boolean }> = [];
+  const perFrame: FrameColour[] = [];
   let lastDraw = 0;
   const draw = (force = false) => {
     if (opts.quiet) return;
@@ -154,64 +153,14 @@ async function runDemo(opts: DemoOptions): Promise<number> {
       `drops ${s ? s.framesDropped + s.framesGated : 0} | decoded out ${output.frames}`;
     process.stderr.write(`\r${line.padEnd(110)}`);
   };
-
-  const outputDone = (async () => {
-    const decoder = new Decoder({ device: 'cpu', audio: 'none' });
-    const sub = new TrickleSubscriber(`${trickleUrl}/${channels.publish_url}`, { start: 0, signal: abort.signal });
-    const feed = (async () => {
-      try {
-        for await (const segment of sub) {
-          output.segments += 1;
-          for await (const chunk of segment) {
-            output.bytes += chunk.byteLength;
-            outFile?.write(chunk);
-            await decoder.push(chunk);
-          }
-        }
-      } finally {
-        decoder.end();
-      }
-    })();
-    for await (const item of decoder.frames({ signal: abort.signal })) {
-      if (item.type !== 'video') continue;
-      const frame = item.frame;
-      try {
-        output.frames += 1;
-        output.firstFrameMs ??= performance.now() - t0;
-        output.width = frame.width;
-        output.height = frame.height;
-        using t = await frame.toTensor({ layout: 'nhwc', dtype: 'uint8', size: [64, 64] });
-        const px = t.data as Uint8Array;
-        const sum = [0, 0, 0];
-        for (let i = 0; i < px.length; i += 3) {
-          sum[0] += px[i]!;
-          sum[1] += px[i + 1]!;
-          sum[2] += px[i + 2]!;
-        }
-        const n = px.length / 3;
-        perFrame.push({ rgb: [sum[0]! / n, sum[1]! / n, sum[2]! / n], afterSwitch: switchedAt !== null });
-      } finally {
-        frame.close();
-      }
-      draw();
-    }
-    await feed;
-  })();
+  const output = watchOutput(`${trickleUrl}/${channels.publish_url}`, abort.signal, outFile, (rgb) => {
+    output.firstFrameMs ??= performance.now() - t0;
+    perFrame.push({ rgb, afterSwitch: switchedAt !== null });
+    draw();
+  });
 
   // ---- events: count by type ----
-  const events: Record<string, number> = {};
-  const eventsDone = (async () => {
-    const sub = new TrickleSubscriber(`${trickleUrl}/${channels.events_url}`, { start: 0, signal: abort.signal });
-    for await (const segment of sub) {
-      try {
-        const msg = JSON.parse((await segment.bytes()).toString('utf8')) as { event?: { type?: string } };
-        const type = msg.event?.type ?? 'unknown';
-        events[type] = (events[type] ?? 0) + 1;
-      } catch {
-        events['unparseable'] = (events['unparseable'] ?? 0) + 1;
-      }
-    }
-  })();
+  const events = countEvents(`${trickleUrl}/${channels.events_url}`, abort.signal);
 
   // ---- start the stream through the worker's own HTTP API ----
   const startReply = await post('/stream/start', {
@@ -273,10 +222,10 @@ async function runDemo(opts: DemoOptions): Promise<number> {
   const stream = worker.stream(id);
   const statsAtEnd = stream?.stats;
   const ended = stream ? await Promise.race([stream.done, after(15_000, null)]) : null;
-  await Promise.race([outputDone, after(10_000, null)]);
+  await Promise.race([output.done, after(10_000, null)]);
   const healthAfter = ((await (await fetch(`${worker.url}/health`)).json()) as { status: string }).status;
   abort.abort();
-  await Promise.allSettled([outputDone, eventsDone]);
+  await Promise.allSettled([output.done, events.done]);
   await worker.shutdown();
   await trickle.close();
   if (outFile) await new Promise<void>((r) => outFile!.end(() => r()));
@@ -286,32 +235,7 @@ async function runDemo(opts: DemoOptions): Promise<number> {
   }
 
   // ---- verdict from the decoded pixels ----
-  const isTint = (f: (typeof perFrame)[number], tint: Tint) => {
-    const d = dominantChannel(f.rgb);
-    return d.channel === CHANNEL_OF[tint] && d.margin > 40;
-  };
-  const phase = (tint: Tint, frames: typeof perFrame, skipped = 0): PhaseResult & { switchFrames?: number } => {
-    const mean: [number, number, number] = [0, 0, 0];
-    let dominant = 0;
-    for (const f of frames) {
-      for (let c = 0; c < 3; c++) mean[c] += f.rgb[c]! / frames.length;
-      if (isTint(f, tint)) dominant += 1;
-    }
-    return {
-      tint,
-      frames: frames.length,
-      dominant,
-      meanRgb: mean.map((v) => Math.round(v)) as [number, number, number],
-      ok: frames.length >= minPhaseFrames && dominant / frames.length >= 0.9,
-      ...(tint === 'blue' ? { switchFrames: skipped } : {}),
-    };
-  };
-  const red = phase('red', perFrame.filter((f) => !f.afterSwitch));
-  // Frames decoded after the params call that were processed before it (in flight) are still red:
-  // the blue phase starts at the first blue frame, and `switchFrames` says how many came before it.
-  const afterSwitch = perFrame.filter((f) => f.afterSwitch);
-  const firstBlue = afterSwitch.findIndex((f) => isTint(f, 'blue'));
-  const blue = phase('blue', firstBlue < 0 ? [] : afterSwitch.slice(firstBlue), firstBlue < 0 ? afterSwitch.length : firstBlue);
+  const { red, blue } = judgeTints(perFrame, minPhaseFrames);
   const snap = statsAtEnd?.snapshot();
   const ok = red.ok && blue.ok && output.width === 512 && output.height === 512 && paramsReply?.status === 200;
   const summary = {
@@ -342,9 +266,131 @@ async function runDemo(opts: DemoOptions): Promise<number> {
           health_after: healthAfter,
         }
       : null,
-    events,
+    events: events.counts,
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   if (!ok && logs.length > 0) process.stderr.write(`worker log (last lines):\n${logs.slice(-20).join('')}`);
   return ok ? 0 : 1;
+}
+
+/** The mean colour of one decoded output frame, and whether it was decoded after the params call. */
+interface FrameColour {
+  rgb: [number, number, number];
+  afterSwitch: boolean;
+}
+
+interface OutputWatch {
+  frames: number;
+  width: number;
+  height: number;
+  segments: number;
+  bytes: number;
+  firstFrameMs: number | null;
+  /** Settles when the output channel ended (or the signal aborted). */
+  done: Promise<void>;
+}
+
+/**
+ * Subscribes to the worker's output channel, decodes it (saving the bytes to `outFile` if given)
+ * and calls `onFrame` with each video frame's mean RGB, measured on a 64×64 RGB copy.
+ */
+function watchOutput(
+  url: string,
+  signal: AbortSignal,
+  outFile: WriteStream | undefined,
+  onFrame: (rgb: [number, number, number]) => void,
+): OutputWatch {
+  const watch: OutputWatch = { frames: 0, width: 0, height: 0, segments: 0, bytes: 0, firstFrameMs: null, done: Promise.resolve() };
+  watch.done = (async () => {
+    const decoder = new Decoder({ device: 'cpu', audio: 'none' });
+    const sub = new TrickleSubscriber(url, { start: 0, signal });
+    const feed = (async () => {
+      try {
+        for await (const segment of sub) {
+          watch.segments += 1;
+          for await (const chunk of segment) {
+            watch.bytes += chunk.byteLength;
+            outFile?.write(chunk);
+            await decoder.push(chunk);
+          }
+        }
+      } finally {
+        decoder.end();
+      }
+    })();
+    for await (const item of decoder.frames({ signal })) {
+      if (item.type !== 'video') continue;
+      const frame = item.frame;
+      try {
+        watch.frames += 1;
+        watch.width = frame.width;
+        watch.height = frame.height;
+        using t = await frame.toTensor({ layout: 'nhwc', dtype: 'uint8', size: [64, 64] });
+        const px = t.data as Uint8Array;
+        const sum = [0, 0, 0];
+        for (let i = 0; i < px.length; i += 3) {
+          sum[0] += px[i]!;
+          sum[1] += px[i + 1]!;
+          sum[2] += px[i + 2]!;
+        }
+        const n = px.length / 3;
+        onFrame([sum[0]! / n, sum[1]! / n, sum[2]! / n]);
+      } finally {
+        frame.close();
+      }
+    }
+    await feed;
+  })();
+  return watch;
+}
+
+/** Counts the events channel's messages by `event.type` until the channel ends or `signal` aborts. */
+function countEvents(url: string, signal: AbortSignal): { counts: Record<string, number>; done: Promise<void> } {
+  const counts: Record<string, number> = {};
+  const done = (async () => {
+    const sub = new TrickleSubscriber(url, { start: 0, signal });
+    for await (const segment of sub) {
+      try {
+        const msg = JSON.parse((await segment.bytes()).toString('utf8')) as { event?: { type?: string } };
+        const type = msg.event?.type ?? 'unknown';
+        counts[type] = (counts[type] ?? 0) + 1;
+      } catch {
+        counts['unparseable'] = (counts['unparseable'] ?? 0) + 1;
+      }
+    }
+  })();
+  return { counts, done };
+}
+
+/**
+ * The verdict from the decoded pixels: the frames before the params call must be red, those after
+ * it blue. Frames decoded after the call that were processed before it (in flight) are still red:
+ * the blue phase starts at the first blue frame, and `switchFrames` says how many came before it.
+ */
+function judgeTints(perFrame: FrameColour[], minPhaseFrames: number): { red: PhaseResult; blue: PhaseResult & { switchFrames?: number } } {
+  const isTint = (f: FrameColour, tint: Tint) => {
+    const d = dominantChannel(f.rgb);
+    return d.channel === CHANNEL_OF[tint] && d.margin > 40;
+  };
+  const phase = (tint: Tint, frames: FrameColour[], skipped = 0): PhaseResult & { switchFrames?: number } => {
+    const mean: [number, number, number] = [0, 0, 0];
+    let dominant = 0;
+    for (const f of frames) {
+      for (let c = 0; c < 3; c++) mean[c] += f.rgb[c]! / frames.length;
+      if (isTint(f, tint)) dominant += 1;
+    }
+    return {
+      tint,
+      frames: frames.length,
+      dominant,
+      meanRgb: mean.map((v) => Math.round(v)) as [number, number, number],
+      ok: frames.length >= minPhaseFrames && dominant / frames.length >= 0.9,
+      ...(tint === 'blue' ? { switchFrames: skipped } : {}),
+    };
+  };
+  const red = phase('red', perFrame.filter((f) => !f.afterSwitch));
+  const afterSwitch = perFrame.filter((f) => f.afterSwitch);
+  const firstBlue = afterSwitch.findIndex((f) => isTint(f, 'blue'));
+  const blue = phase('blue', firstBlue < 0 ? [] : afterSwitch.slice(firstBlue), firstBlue < 0 ? afterSwitch.length : firstBlue);
+  return { red, blue };
 }
