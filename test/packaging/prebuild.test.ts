@@ -117,6 +117,8 @@ describe.skipIf(skipPackaging)('prebuilt binary (npm run prebuilds)', () => {
       expect(files).toContain('dist/index.js');
       expect(files).toContain('scripts/install.js');
       expect(files.filter((f) => /^(test|build|build-prebuild|\.deps|node_modules)\//.test(f))).toEqual([]);
+      // the bench is its own package in a checkout, never shipped
+      expect(files.filter((f) => /(^|\/)bench(\/|$)/.test(f))).toEqual([]);
       console.log(
         `packaging: tarball ${meta.filename} ${(meta.size / 1048576).toFixed(1)} MiB ` +
           `(${(meta.unpackedSize / 1048576).toFixed(1)} MiB unpacked, ${files.length} files)`,
