@@ -23,7 +23,7 @@ interface ChildReport {
 
 function runInChild(): ChildReport {
   const script = `
-    const { loadNativeAddon } = require(${JSON.stringify(join(packageRoot, 'dist', 'native.js'))});
+    const { loadNativeAddon } = require(${JSON.stringify(join(packageRoot, 'dist', 'native', 'addon.js'))});
     const { addon, path } = loadNativeAddon(${JSON.stringify(packageRoot)}, { TRICKLE_RT_ADDON: ${JSON.stringify(addonPath)} });
     if (path !== ${JSON.stringify(addonPath)}) throw new Error('loaded ' + path);
     const data = require('fs').readFileSync(${JSON.stringify(fixturePath('testsrc512'))});
