@@ -6,7 +6,7 @@
 
 #include "bindings/bindings.h"
 #include "bindings/class_registry.h"
-#include "bindings/op_job.h"
+#include "bindings/promise_worker.h"
 #include "bindings/tensor_wrap.h"
 #include "common/js_error.h"
 #include "cuda/cuda_ops.h"
@@ -283,7 +283,7 @@ Napi::Value VideoFrameHandle::ToTensor(const Napi::CallbackInfo& info) {
   const bool inline_run =
       frame->location() == FrameLocation::kCuda || long(frame->width()) * frame->height() + out_px <= kInlinePixels;
   auto out = std::make_shared<TensorPtr>();
-  return OpJob::Start(
+  return PromiseWorker::Start(
       env, "trickle.frame.toTensor", inline_run, [frame, opt, out] { *out = FrameToTensor(*frame, opt); },
       [out](Napi::Env e) -> Napi::Value { return TensorWrap::NewInstance(e, *out); }, {info.This().As<Napi::Object>()});
 }
@@ -293,7 +293,7 @@ Napi::Value VideoFrameHandle::Download(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   VideoFramePtr frame = Get(env);
   auto out = std::make_shared<VideoFramePtr>();
-  return OpJob::Start(
+  return PromiseWorker::Start(
       env, "trickle.frame.download", frame->location() == FrameLocation::kHost, [frame, out] { *out = DownloadFrame(*frame); },
       [out](Napi::Env e) -> Napi::Value { return VideoFrameWrap::NewInstance(e, *out); }, {info.This().As<Napi::Object>()});
 }
@@ -304,7 +304,7 @@ Napi::Value VideoFrameHandle::Upload(const Napi::CallbackInfo& info) {
   VideoFramePtr frame = Get(env);
   const int device = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
   auto out = std::make_shared<VideoFramePtr>();
-  return OpJob::Start(
+  return PromiseWorker::Start(
       env, "trickle.frame.upload", false, [frame, device, out] { *out = UploadFrame(*frame, device); },
       [out](Napi::Env e) -> Napi::Value { return VideoFrameWrap::NewInstance(e, *out); }, {info.This().As<Napi::Object>()});
 }
@@ -395,7 +395,7 @@ Napi::Value VideoFrameFromTensorJs(const Napi::CallbackInfo& info) {
   px /= 3;
   const bool inline_run = tensor->location() == TensorLocation::kCuda || px <= kInlinePixels;
   auto out = std::make_shared<VideoFramePtr>();
-  return OpJob::Start(
+  return PromiseWorker::Start(
       env, "trickle.frame.fromTensor", inline_run, [tensor, opt, out] { *out = FrameFromTensor(*tensor, opt); },
       [out](Napi::Env e) -> Napi::Value { return VideoFrameWrap::NewInstance(e, *out); }, pins);
 }

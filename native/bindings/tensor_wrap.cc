@@ -4,7 +4,7 @@
 
 #include "bindings/bindings.h"
 #include "bindings/class_registry.h"
-#include "bindings/op_job.h"
+#include "bindings/promise_worker.h"
 #include "common/js_error.h"
 #include "frame/copy_counters.h"
 #include "frame/tensor_ops.h"
@@ -72,7 +72,7 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
     TensorPtr t = Get(env);
     auto out = std::make_shared<TensorPtr>();
     const bool inline_run = t->location() == TensorLocation::kHost;
-    return OpJob::Start(
+    return PromiseWorker::Start(
         env, "trickle.tensor.toHost", inline_run, [t, out] { *out = TensorToHost(t); },
         [out](Napi::Env e) -> Napi::Value { return TensorWrap::NewInstance(e, *out); }, {info.This().As<Napi::Object>()});
   }
@@ -83,7 +83,7 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
     const int device = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
     auto out = std::make_shared<TensorPtr>();
     // Enqueue-only (the staging copy of a pageable buffer is short): on the JS thread.
-    return OpJob::Start(
+    return PromiseWorker::Start(
         env, "trickle.tensor.toDevice", true, [t, out, device] { *out = TensorToDevice(t, device); },
         [out](Napi::Env e) -> Napi::Value { return TensorWrap::NewInstance(e, *out); }, {});
   }
