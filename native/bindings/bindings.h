@@ -7,7 +7,8 @@ namespace trickle {
 
 void InitCapabilities(Napi::Env env, Napi::Object exports);
 void InitProbe(Napi::Env env, Napi::Object exports);
-// frame_wrap.cc: NativeVideoFrame, NativeAudioFrame, NativeFramePool, frameStats, audioFrameFromChannels
+// frame_wrap.cc: NativeVideoFrame, NativeAudioFrame, NativeFramePool, frameStats, videoFrameFromTensor,
+// audioFrameFromChannels
 void InitFrames(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
 // tensor_wrap.cc: NativeTensor, tensorFromData, copyCounters

@@ -8,7 +8,8 @@
 // not the release path.
 //
 // Other bindings (decoder, encoder, inference) exchange frames with JS only through
-// NewInstance/Unwrap below (the ObjectWrap classes themselves are private to frame_wrap.cc).
+// NewInstance/Unwrap below; each ObjectWrap class is private to its file (video_frame_wrap.cc,
+// audio_frame_wrap.cc, frame_pool_wrap.cc) and frame_wrap.cc registers them.
 #pragma once
 
 #include <napi.h>
