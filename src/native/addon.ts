@@ -63,7 +63,7 @@ export interface NativeVideoSummary {
   decodeErrors: number;
 }
 
-// ---- frames, pools, tensors (frames helper: native/bindings/frame_wrap.cc, tensor_wrap.cc) --------
+// ---- frames, pools, tensors (native/bindings/*frame*_wrap.cc, tensor_wrap.cc) --------
 
 export type NativePixelFormat = 'nv12' | 'yuv420p' | 'rgb24' | 'rgba' | (string & {});
 
