@@ -126,7 +126,7 @@ Napi::Value VideoFrameHandle::IsClosed(const Napi::CallbackInfo& info) { return 
 
 // Copies of the planes of a host frame: [{data: Uint8Array, stride, width, height}] with stride =
 // bytes per row of the copy (tight: the frame's padding is not copied). A copy into V8 memory, not
-// an external buffer (toolchain.md §3 pitfall).
+// an external buffer, whose finalizer Node would defer until memory piles up under a busy loop.
 Napi::Value VideoFrameHandle::Planes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const VideoFramePtr& f = Get(env);
