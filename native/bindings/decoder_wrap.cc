@@ -130,6 +130,17 @@ class DecoderWrap : public PipelineWrap<DecoderWrap, StreamDecoder, DecoderEvent
     o.Set("demuxErrors", static_cast<double>(s.demux_errors));
     o.Set("resets", static_cast<double>(s.resets));
     o.Set("resolutionChanges", static_cast<double>(s.resolution_changes));
+    // How the live MPEG-TS path completed its PES (null when libavformat reads the input).
+    if (s.live_ts) {
+      Napi::Object pes = Napi::Object::New(env);
+      pes.Set("byLength", static_cast<double>(s.pes_by_length));
+      pes.Set("byStuffing", static_cast<double>(s.pes_by_stuffing));
+      pes.Set("byNextStart", static_cast<double>(s.pes_by_next_start));
+      pes.Set("continuityErrors", static_cast<double>(s.continuity_errors));
+      o.Set("liveTs", pes);
+    } else {
+      o.Set("liveTs", env.Null());
+    }
     o.Set("decodeMs", s.decode_ms);
     o.Set("hardware", s.hardware);
     o.Set("videoCodec", s.video_codec.empty() ? env.Null() : Napi::String::New(env, s.video_codec));

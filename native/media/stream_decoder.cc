@@ -12,6 +12,7 @@ extern "C" {
 
 #include "common/gpu_driver.h"
 #include "frame/cuda_device.h"
+#include "media/ts_demuxer.h"
 
 namespace trickle {
 
@@ -48,6 +49,8 @@ struct StreamDecoder::Impl {
   UniqueAVCodecContext audio_ctx;
   AVCodecID video_codec_id = AV_CODEC_ID_NONE;
   AVCodecID audio_codec_id = AV_CODEC_ID_NONE;
+  AVRational video_time_base{1, 90000};
+  AVRational audio_time_base{1, 90000};
   std::shared_ptr<AudioStreamInfo> audio_info;
   int audio_generation = 0;
   int other_video_packets = 0;  // packets seen for a video stream other than the selected one
@@ -74,11 +77,24 @@ struct StreamDecoder::Impl {
 #endif
   }
   int last_width = 0, last_height = 0;
+  std::vector<uint8_t> replay;  // see Read()
+  size_t replay_pos = 0;
   UniqueAVFrame scratch = MakeAVFrame();
   bool stop = false;
 
   static int Read(void* opaque, uint8_t* buf, int size) {
     auto* impl = static_cast<Impl*>(opaque);
+    if (impl->replay_pos < impl->replay.size()) {
+      // Bytes the MPEG-TS path read before handing the input to libavformat.
+      const size_t n = std::min(static_cast<size_t>(size), impl->replay.size() - impl->replay_pos);
+      std::memcpy(buf, impl->replay.data() + impl->replay_pos, n);
+      impl->replay_pos += n;
+      if (impl->replay_pos == impl->replay.size()) {
+        std::vector<uint8_t>().swap(impl->replay);
+        impl->replay_pos = 0;
+      }
+      return static_cast<int>(n);
+    }
     size_t n = 0;
     switch (impl->self->input_.Read(buf, static_cast<size_t>(size), &n)) {
       case ByteQueue::ReadStatus::kData: return static_cast<int>(n);
@@ -192,16 +208,22 @@ struct StreamDecoder::Impl {
 
   void OpenVideo(int index) {
     const AVStream* st = fmt->streams[index];
-    const AVCodec* codec = avcodec_find_decoder(st->codecpar->codec_id);
+    OpenVideoDecoder(st->codecpar->codec_id, st->codecpar, st->time_base);
+    video_index = index;
+  }
+
+  // `par` may be null: the decoder then learns everything from the bitstream (SPS/PPS).
+  void OpenVideoDecoder(AVCodecID codec_id, const AVCodecParameters* par, AVRational time_base) {
+    const AVCodec* codec = avcodec_find_decoder(codec_id);
     if (!codec) {
       throw NativeException("ERR_DECODER_UNAVAILABLE",
-                            std::string("no decoder for video codec ") + avcodec_get_name(st->codecpar->codec_id),
+                            std::string("no decoder for video codec ") + avcodec_get_name(codec_id),
                             "avcodec_find_decoder");
     }
     UniqueAVCodecContext ctx(avcodec_alloc_context3(codec));
     if (!ctx) throw NativeException("ERR_OUT_OF_MEMORY", "avcodec_alloc_context3 failed", "avcodec_alloc_context3");
-    ThrowIfAvError(avcodec_parameters_to_context(ctx.get(), st->codecpar), "ERR_DECODE", "avcodec_parameters_to_context");
-    ctx->pkt_timebase = st->time_base;
+    if (par) ThrowIfAvError(avcodec_parameters_to_context(ctx.get(), par), "ERR_DECODE", "avcodec_parameters_to_context");
+    ctx->pkt_timebase = time_base;
     ctx->opaque = this;
     // Only frames that decode cleanly from a keyframe/recovery point are output after corruption.
     ctx->flags &= ~AV_CODEC_FLAG_OUTPUT_CORRUPT;
@@ -222,8 +244,8 @@ struct StreamDecoder::Impl {
     int ret = avcodec_open2(ctx.get(), codec, nullptr);
     ThrowIfAvError(ret, "ERR_DECODE", "avcodec_open2");
     video_ctx = std::move(ctx);
-    video_index = index;
-    video_codec_id = st->codecpar->codec_id;
+    video_time_base = time_base;
+    video_codec_id = codec_id;
     UpdateStats([&](StreamDecoderStats& s) {
       s.video_codec = avcodec_get_name(video_codec_id);
       s.hardware = hw_device != nullptr;
@@ -233,12 +255,19 @@ struct StreamDecoder::Impl {
   void OpenAudio(int index) {
     const AVStream* st = fmt->streams[index];
     audio_index = index;
-    audio_codec_id = st->codecpar->codec_id;
+    OpenAudioStream(st->codecpar, st->time_base);
+  }
+
+  // A new audio stream (parameters shared by its passthrough packets) and its decoder.
+  void OpenAudioStream(const AVCodecParameters* par, AVRational time_base) {
+    audio_codec_id = par->codec_id;
+    audio_time_base = time_base;
+    audio_ctx.reset();
     auto info = std::make_shared<AudioStreamInfo>();
     info->par.reset(avcodec_parameters_alloc());
     if (!info->par) throw NativeException("ERR_OUT_OF_MEMORY", "avcodec_parameters_alloc failed", "avcodec_parameters_alloc");
-    ThrowIfAvError(avcodec_parameters_copy(info->par.get(), st->codecpar), "ERR_DEMUX", "avcodec_parameters_copy");
-    info->time_base = st->time_base;
+    ThrowIfAvError(avcodec_parameters_copy(info->par.get(), par), "ERR_DEMUX", "avcodec_parameters_copy");
+    info->time_base = time_base;
     info->generation = ++audio_generation;
     audio_info = std::move(info);
     UpdateStats([&](StreamDecoderStats& s) { s.audio_codec = avcodec_get_name(audio_codec_id); });
@@ -247,8 +276,8 @@ struct StreamDecoder::Impl {
     if (!codec) return;  // passthrough may still work; decoded audio is simply absent
     UniqueAVCodecContext ctx(avcodec_alloc_context3(codec));
     if (!ctx) throw NativeException("ERR_OUT_OF_MEMORY", "avcodec_alloc_context3 failed", "avcodec_alloc_context3");
-    if (avcodec_parameters_to_context(ctx.get(), st->codecpar) < 0) return;
-    ctx->pkt_timebase = st->time_base;
+    if (avcodec_parameters_to_context(ctx.get(), par) < 0) return;
+    ctx->pkt_timebase = time_base;
     if (avcodec_open2(ctx.get(), codec, nullptr) < 0) {
       UpdateStats([](StreamDecoderStats& s) { ++s.decode_errors; });
       return;
@@ -286,7 +315,7 @@ struct StreamDecoder::Impl {
     UniqueAVFrame owned(av_frame_alloc());
     if (!owned) throw NativeException("ERR_OUT_OF_MEMORY", "av_frame_alloc failed", "av_frame_alloc");
     av_frame_move_ref(owned.get(), frame);
-    auto vf = std::make_shared<const VideoFrame>(std::move(owned), fmt->streams[video_index]->time_base, std::move(lease));
+    auto vf = std::make_shared<const VideoFrame>(std::move(owned), video_time_base, std::move(lease));
     return self->sink_->OnVideo(std::move(vf));
   }
 
@@ -341,7 +370,7 @@ struct StreamDecoder::Impl {
         scratch->pts = BestPts(scratch.get());
         UniqueAVFrame owned = MakeAVFrame();
         av_frame_move_ref(owned.get(), scratch.get());
-        audio = AudioFrame::FromAVFrame(std::move(owned), fmt->streams[audio_index]->time_base);
+        audio = AudioFrame::FromAVFrame(std::move(owned), audio_time_base);
       } catch (const NativeException&) {
         UpdateStats([](StreamDecoderStats& s) { ++s.decode_errors; });
       }
@@ -422,6 +451,333 @@ struct StreamDecoder::Impl {
     return DecodeVideo(nullptr);
   }
 
+  // ---- Live MPEG-TS path (media/ts_demuxer.h) ----
+  // Each PES goes to the decoder as soon as it is complete; streams come from the PMT, so there is
+  // no probing window. Used for MPEG-TS whose program has H.264/HEVC video (or none) and audio this
+  // path frames itself (AAC ADTS, MP3, AC-3, E-AC-3) or none; any other input goes to libavformat.
+  struct TsListener : TsDemuxerListener {
+    explicit TsListener(Impl* i) : impl(i) {}
+    Impl* impl;
+    void OnProgram(const std::vector<TsStream>& streams) override { impl->TsProgram(streams); }
+    bool OnPes(TsPes& pes) override { return impl->TsPes_(pes); }
+  };
+  bool ts_probing = true;      // still deciding between this path and libavformat
+  bool ts_fallback = false;    // the program needs libavformat
+  int ts_video_pid = -1;
+  int ts_audio_pid = -1;
+  int64_t ts_last_timestamp = AV_NOPTS_VALUE;
+  struct AudioParserDeleter {
+    void operator()(AVCodecParserContext* p) const noexcept { av_parser_close(p); }
+  };
+  std::unique_ptr<AVCodecParserContext, AudioParserDeleter> audio_parser;
+  UniqueAVCodecContext audio_parser_ctx;  // what the parser learns: rate, channels, frame size
+  int64_t audio_next_pts = AV_NOPTS_VALUE;
+
+  static bool TsVideoSupported(AVCodecID id) { return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC; }
+  static bool TsAudioSupported(AVCodecID id) {
+    return id == AV_CODEC_ID_AAC || id == AV_CODEC_ID_MP3 || id == AV_CODEC_ID_AC3 || id == AV_CODEC_ID_EAC3;
+  }
+
+  // 33-bit timestamps made continuous (one reference across the program's streams).
+  int64_t Unwrap(int64_t ts) {
+    if (ts == AV_NOPTS_VALUE) return ts;
+    if (ts_last_timestamp == AV_NOPTS_VALUE) return ts_last_timestamp = ts;
+    constexpr int64_t kWrap = int64_t{1} << 33;
+    int64_t d = (ts - ts_last_timestamp) % kWrap;
+    if (d < 0) d += kWrap;
+    if (d >= kWrap / 2) d -= kWrap;
+    return ts_last_timestamp += d;
+  }
+
+  void TsProgram(const std::vector<TsStream>& streams) {
+    const TsStream* video = nullptr;
+    const TsStream* audio = nullptr;
+    for (const TsStream& st : streams) {
+      if (st.codec_id == AV_CODEC_ID_NONE) continue;
+      if (st.type == AVMEDIA_TYPE_VIDEO && !video && self->options_.video) video = &st;
+      if (st.type == AVMEDIA_TYPE_AUDIO && !audio && (self->options_.audio_frames || self->options_.audio_packets)) audio = &st;
+    }
+    if (ts_probing && ((video && !TsVideoSupported(video->codec_id)) || (audio && !TsAudioSupported(audio->codec_id)))) {
+      ts_fallback = true;
+      return;
+    }
+    if (video && (video->pid != ts_video_pid || video->codec_id != video_codec_id)) {
+      const bool switching = video_ctx != nullptr;
+      if (switching && !DrainFlush()) return;
+      video_ctx.reset();
+      ts_video_pid = video->pid;
+      OpenVideoDecoder(video->codec_id, nullptr, AVRational{1, 90000});
+      if (switching) {
+        MarkCorrupt(packet_seq + 1);
+        UpdateStats([](StreamDecoderStats& s) { ++s.resets; });
+      }
+    } else if (!video) {
+      ts_video_pid = -1;
+    }
+    if (audio && (audio->pid != ts_audio_pid || audio->codec_id != audio_codec_id || !audio_parser)) {
+      ts_audio_pid = audio->pid;
+      OpenAudioParser(audio->codec_id);
+    } else if (!audio) {
+      ts_audio_pid = -1;
+    }
+  }
+
+  void OpenAudioParser(AVCodecID id) {
+    audio_parser.reset();
+    audio_parser_ctx.reset();
+    audio_info.reset();  // the stream's parameters come with its first frame
+    audio_ctx.reset();
+    audio_codec_id = id;
+    audio_next_pts = AV_NOPTS_VALUE;
+    adts_tail.clear();
+    audio_parser.reset(av_parser_init(id));
+    const AVCodec* codec = avcodec_find_decoder(id);
+    audio_parser_ctx.reset(avcodec_alloc_context3(codec));
+    if (!audio_parser || !audio_parser_ctx) {
+      audio_parser.reset();
+      UpdateStats([](StreamDecoderStats& s) { ++s.demux_errors; });
+      return;
+    }
+    audio_parser_ctx->codec_id = id;
+    audio_parser_ctx->codec_type = AVMEDIA_TYPE_AUDIO;
+    UpdateStats([&](StreamDecoderStats& s) { s.audio_codec = avcodec_get_name(id); });
+  }
+
+  static bool KeyAccessUnit(AVCodecID codec, const uint8_t* d, size_t n) {
+    for (size_t i = 0; i + 3 < n; ++i) {
+      if (d[i] != 0 || d[i + 1] != 0 || d[i + 2] != 1) continue;
+      const uint8_t h = d[i + 3];
+      if (codec == AV_CODEC_ID_H264) {
+        const int type = h & 0x1f;
+        if (type == 5) return true;
+        if (type >= 1 && type <= 4) return false;  // first slice: not IDR
+      } else {
+        const int type = (h >> 1) & 0x3f;
+        if (type >= 16 && type <= 21) return true;  // IRAP
+        if (type < 16) return false;
+      }
+      i += 2;
+    }
+    return false;
+  }
+
+  bool TsPes_(TsPes& pes) {
+    if (ts_probing && ts_fallback) return false;
+    if (pes.pid == ts_video_pid && video_ctx) return TsVideo(pes);
+    if (pes.pid == ts_audio_pid && audio_parser) return TsAudio(pes);
+    return true;
+  }
+
+  bool TsVideo(TsPes& pes) {
+    UniqueAVPacket pkt = MakeAVPacket();
+    if (pes.data.empty() || av_new_packet(pkt.get(), static_cast<int>(pes.data.size())) < 0) return true;
+    std::memcpy(pkt->data, pes.data.data(), pes.data.size());
+    pkt->pts = Unwrap(pes.pts);
+    pkt->dts = pes.dts == pes.pts ? pkt->pts : Unwrap(pes.dts);
+    const bool key = pes.random_access || KeyAccessUnit(video_codec_id, pes.data.data(), pes.data.size());
+    if (key) pkt->flags |= AV_PKT_FLAG_KEY;
+    if (pes.damaged) {
+      // Lost bytes inside this frame: it is not decoded, and what follows waits for a keyframe.
+      MarkCorrupt(packet_seq + 1);
+      ++packet_seq;
+      UpdateStats([](StreamDecoderStats& s) { ++s.demux_errors; });
+      return true;
+    }
+    if (pes.gap_before && !key) {
+      // Data lost before a frame that is not a keyframe (a gap right before a keyframe is how a
+      // restarted sender or concatenated segments look, and loses nothing).
+      MarkCorrupt(packet_seq + 1);
+      UpdateStats([](StreamDecoderStats& s) { ++s.demux_errors; });
+    }
+    return DecodeVideo(pkt.get());
+  }
+
+  bool TsAudio(TsPes& pes) {
+    int64_t pts = Unwrap(pes.pts);
+    if (audio_codec_id == AV_CODEC_ID_AAC) return TsAdts(pes, pts);
+    const uint8_t* data = pes.data.data();
+    int size = static_cast<int>(pes.data.size());
+    while (size > 0) {
+      uint8_t* out = nullptr;
+      int out_size = 0;
+      const int used = av_parser_parse2(audio_parser.get(), audio_parser_ctx.get(), &out, &out_size, data, size, pts,
+                                        pts, 0);
+      if (used < 0) break;
+      data += used;
+      size -= used;
+      pts = AV_NOPTS_VALUE;
+      if (out_size > 0 && !TsAudioFrame(out, out_size)) return false;
+    }
+    return true;
+  }
+
+  // ADTS frames carry their own length: each goes out at once (the AAC parser would hold the last
+  // frame of a PES until the next PES). A frame cut by the PES end waits for the rest in adts_tail.
+  std::vector<uint8_t> adts_tail;
+  bool TsAdts(TsPes& pes, int64_t pts) {
+    std::vector<uint8_t> joined;
+    const uint8_t* d = pes.data.data();
+    size_t n = pes.data.size();
+    if (!adts_tail.empty()) {
+      joined.swap(adts_tail);
+      joined.insert(joined.end(), d, d + n);
+      d = joined.data();
+      n = joined.size();
+      pts = AV_NOPTS_VALUE;  // the PES timestamp belongs to the first frame starting in it
+    }
+    size_t i = 0;
+    while (i + 7 <= n) {
+      if (d[i] != 0xff || (d[i + 1] & 0xf6) != 0xf0) {
+        ++i;  // resync on the next ADTS header
+        continue;
+      }
+      const size_t len = ((d[i + 3] & 3u) << 11) | (size_t{d[i + 4]} << 3) | (d[i + 5] >> 5);
+      if (len < 7) {
+        ++i;
+        continue;
+      }
+      if (i + len > n) break;
+      audio_parser->pts = pts;
+      if (!TsAudioFrame(d + i, static_cast<int>(len))) return false;
+      pts = AV_NOPTS_VALUE;
+      i += len;
+    }
+    if (i < n && n - i < 8192) adts_tail.assign(d + i, d + n);
+    return true;
+  }
+
+  bool TsAudioFlush() {
+    if (!audio_parser || audio_codec_id == AV_CODEC_ID_AAC) return true;
+    uint8_t* out = nullptr;
+    int out_size = 0;
+    av_parser_parse2(audio_parser.get(), audio_parser_ctx.get(), &out, &out_size, nullptr, 0, AV_NOPTS_VALUE,
+                     AV_NOPTS_VALUE, 0);
+    return out_size <= 0 || TsAudioFrame(out, out_size);
+  }
+
+  // One audio frame out of the parser: its stream parameters (from its own header) and timestamp.
+  bool TsAudioFrame(const uint8_t* data, int size) {
+    AVCodecContext* pc = audio_parser_ctx.get();
+    int adts_samples = 0;
+    if (audio_codec_id == AV_CODEC_ID_AAC) {
+      // The AAC parser leaves rate and channels to a decoder: they are in each ADTS header.
+      static const int kRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350};
+      if (size < 7 || data[0] != 0xff || (data[1] & 0xf6) != 0xf0) {
+        UpdateStats([](StreamDecoderStats& s) { ++s.decode_errors; });
+        return true;
+      }
+      const int rate_index = (data[2] >> 2) & 0x0f;
+      const int channel_config = ((data[2] & 1) << 2) | (data[3] >> 6);
+      if (rate_index < 13 && channel_config > 0) {
+        pc->sample_rate = kRates[rate_index];
+        if (pc->ch_layout.nb_channels != (channel_config == 7 ? 8 : channel_config)) {
+          av_channel_layout_uninit(&pc->ch_layout);
+          av_channel_layout_default(&pc->ch_layout, channel_config == 7 ? 8 : channel_config);
+        }
+        pc->profile = data[2] >> 6;  // audio object type - 1
+      }
+      adts_samples = 1024 * ((data[6] & 3) + 1);
+      pc->frame_size = adts_samples;
+    }
+    const int channels = pc->ch_layout.nb_channels;
+    if (pc->sample_rate <= 0 || channels <= 0) {
+      UpdateStats([](StreamDecoderStats& s) { ++s.decode_errors; });
+      return true;
+    }
+    const AVCodecParameters* cur = audio_info ? audio_info->par.get() : nullptr;
+    if (!cur || cur->sample_rate != pc->sample_rate || cur->ch_layout.nb_channels != channels) {
+      UniqueAVCodecParameters par(avcodec_parameters_alloc());
+      if (!par) throw NativeException("ERR_OUT_OF_MEMORY", "avcodec_parameters_alloc failed", "avcodec_parameters_alloc");
+      ThrowIfAvError(avcodec_parameters_from_context(par.get(), pc), "ERR_DEMUX", "avcodec_parameters_from_context");
+      par->codec_type = AVMEDIA_TYPE_AUDIO;
+      par->codec_id = audio_codec_id;
+      OpenAudioStream(par.get(), AVRational{1, 90000});
+    }
+    const int64_t parsed_pts = audio_parser->pts;
+    int64_t pts = parsed_pts != AV_NOPTS_VALUE ? parsed_pts : audio_next_pts;
+    const int samples = adts_samples > 0 ? adts_samples : audio_parser->duration > 0 ? audio_parser->duration : pc->frame_size;
+    if (pts != AV_NOPTS_VALUE && samples > 0) audio_next_pts = pts + av_rescale(samples, 90000, pc->sample_rate);
+    UniqueAVPacket pkt = MakeAVPacket();
+    if (av_new_packet(pkt.get(), size) < 0) return true;
+    std::memcpy(pkt->data, data, static_cast<size_t>(size));
+    pkt->pts = pkt->dts = pts;
+    if (samples > 0) pkt->duration = av_rescale(samples, 90000, pc->sample_rate);
+    pkt->flags |= AV_PKT_FLAG_KEY;
+    return AudioPacketOut(pkt.get());
+  }
+
+  // A demuxed audio packet: handed out for passthrough and/or decoded.
+  bool AudioPacketOut(AVPacket* pkt) {
+    bool ok = true;
+    if (self->options_.audio_packets && audio_info) {
+      auto ap = std::make_shared<AudioPacket>();
+      ap->packet.reset(av_packet_clone(pkt));
+      ap->stream = audio_info;
+      if (ap->packet) {
+        UpdateStats([](StreamDecoderStats& s) { ++s.audio_packets; });
+        ok = self->sink_->OnAudioPacket(std::move(ap));
+      }
+    }
+    return ok && DecodeAudio(pkt);
+  }
+
+  // Reads the start of the input: MPEG-TS with a program this path handles goes on here (returns
+  // true when the input is done); anything else returns false with the bytes read kept for
+  // libavformat (Read() replays them).
+  bool RunTs() {
+    if (!self->options_.format.empty() && self->options_.format != "mpegts") return false;
+    TsListener listener(this);
+    TsDemuxer demux(&listener);
+    std::vector<uint8_t> buf(kIoBufferSize);
+    constexpr size_t kMaxProbeBytes = 4 * 1024 * 1024;  // no PMT by then: libavformat decides
+    for (;;) {
+      size_t n = 0;
+      const ByteQueue::ReadStatus status = self->input_.Read(buf.data(), buf.size(), &n);
+      if (status == ByteQueue::ReadStatus::kCancelled) return true;
+      if (status == ByteQueue::ReadStatus::kEnd) {
+        if (ts_probing) return false;
+        break;
+      }
+      if (ts_probing) {
+        replay.insert(replay.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+        if (replay.size() < 3 * kTsPacketSize) continue;
+        if (!TsDemuxer::LooksLikeTs(replay.data(), replay.size())) return false;
+        if (demux.stats().packets == 0) {
+          // The first bytes: feed everything read so far.
+          if (!demux.Feed(replay.data(), replay.size()) && !ts_fallback) { stop = true; return true; }
+        } else if (!demux.Feed(buf.data(), n) && !ts_fallback) {
+          stop = true;
+          return true;
+        }
+        if (ts_fallback || (!demux.has_program() && replay.size() > kMaxProbeBytes)) return false;
+        if (demux.has_program()) {
+          ts_probing = false;
+          std::vector<uint8_t>().swap(replay);
+          UpdateStats([](StreamDecoderStats& s) { s.live_ts = true; });
+        }
+        continue;
+      }
+      if (!demux.Feed(buf.data(), n)) { stop = true; return true; }
+      PublishTsStats(demux.stats());
+    }
+    if (self->cancelled_) return true;
+    if (!demux.Finish()) { stop = true; return true; }
+    PublishTsStats(demux.stats());
+    if (video_ctx && !DecodeVideo(nullptr)) return true;
+    if (!TsAudioFlush()) return true;
+    if (audio_ctx) DecodeAudio(nullptr);
+    return true;
+  }
+
+  void PublishTsStats(const TsDemuxerStats& t) {
+    UpdateStats([&](StreamDecoderStats& s) {
+      s.pes_by_length = t.pes_by_length;
+      s.pes_by_stuffing = t.pes_by_stuffing;
+      s.pes_by_next_start = t.pes_by_next_start;
+      s.continuity_errors = t.continuity_errors;
+    });
+  }
+
   void Loop() {
     UniqueAVPacket pkt = MakeAVPacket();
     for (;;) {
@@ -451,16 +807,7 @@ struct StreamDecoder::Impl {
         other_video_packets = 0;
         ok = DecodeVideoChecked(pkt.get());
       } else if (pkt->stream_index == audio_index) {
-        if (self->options_.audio_packets && audio_info) {
-          auto ap = std::make_shared<AudioPacket>();
-          ap->packet.reset(av_packet_clone(pkt.get()));
-          ap->stream = audio_info;
-          if (ap->packet) {
-            UpdateStats([](StreamDecoderStats& s) { ++s.audio_packets; });
-            ok = self->sink_->OnAudioPacket(std::move(ap));
-          }
-        }
-        if (ok) ok = DecodeAudio(pkt.get());
+        ok = AudioPacketOut(pkt.get());
       } else if (st && st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && video_index >= 0 && self->options_.video) {
         ok = MaybeSwitchVideo(pkt->stream_index) || true;
       }
@@ -528,10 +875,14 @@ void StreamDecoder::Run() {
   try {
     Impl impl(this);
     impl.CreateHwDevice();
-    impl.OpenInput();
-    if (!impl.stop && !cancelled_) {
-      impl.SelectStreams();
-      impl.Loop();
+    if (!impl.RunTs()) {
+      // Not MPEG-TS this path handles: libavformat, with a probing window, reads it (replaying
+      // the bytes RunTs already took).
+      impl.OpenInput();
+      if (!impl.stop && !cancelled_) {
+        impl.SelectStreams();
+        impl.Loop();
+      }
     }
     // The decoders and demuxer are released here, on the decode thread; delivered frames keep their
     // own references to the buffers (and the hw frames context) they use.

@@ -56,6 +56,12 @@ struct StreamDecoderStats {
   int width = 0;
   int height = 0;
   std::string hw_fallback_reason;  // why 'auto' did not use NVDEC (empty when it did or was not asked)
+  // The live MPEG-TS path (media/ts_demuxer.h) is in use, and how its PES were completed.
+  bool live_ts = false;
+  int64_t pes_by_length = 0;      // PES_packet_length reached
+  int64_t pes_by_stuffing = 0;    // the stuffing that ends a PES
+  int64_t pes_by_next_start = 0;  // the next PES started (or the input ended): one frame later
+  int64_t continuity_errors = 0;
 };
 
 class StreamDecoderSink {

@@ -311,6 +311,11 @@ export interface NativeDecoderStats {
   width: number;
   height: number;
   hardwareFallbackReason?: string;
+  /**
+   * How the live MPEG-TS path completed each PES (by its length, by the stuffing that ends it, or
+   * only when the next one started); null when the general demuxer reads the input.
+   */
+  liveTs: { byLength: number; byStuffing: number; byNextStart: number; continuityErrors: number } | null;
   pool: NativeFramePoolStats;
   queued: number;
 }
