@@ -22,7 +22,7 @@ export { frameStats, type FrameStats } from './media/frame-stats';
 export { FrameProcessor, type StreamContext, type ClosableFrame, type InputSize } from './processor/frame-processor';
 export { createProcessor, type ProcessorHooks } from './processor/create-processor';
 export { StreamServer, type StreamServerOptions } from './worker/stream-server';
-export { validateParams, mediaSettings, ParamsValidationError, type StreamParams, type StreamMediaSettings } from './params';
+export { validateParams, mediaSettings, liveBitrate, ParamsValidationError, type StreamParams, type StreamMediaSettings } from './params';
 export { WorkerState, type HealthStatus, type CurrentState } from './worker/worker-state';
 export type { StreamHandle, StreamEnd, StreamPhase, StartRequest } from './stream/stream-handle';
 export { createLogger, type Logger, type LogLevel } from './logger';

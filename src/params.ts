@@ -81,6 +81,19 @@ export function validateParams(value: unknown): StreamParams {
     out['max_framerate'] = fps;
   }
 
+  if ('bitrate' in value && value['bitrate'] !== null) {
+    const raw = value['bitrate'];
+    if (typeof raw === 'string' && raw.trim().toLowerCase() === 'quality') {
+      out['bitrate'] = 'quality';
+    } else {
+      const bps = typeof raw === 'boolean' ? undefined : toInteger(raw);
+      if (bps === undefined || bps < MIN_BITRATE || bps > MAX_BITRATE) {
+        throw new ParamsValidationError(`bitrate must be an integer from ${MIN_BITRATE} to ${MAX_BITRATE} bits/s, or "quality"`);
+      }
+      out['bitrate'] = bps;
+    }
+  }
+
   if ('detect_out_resolution' in value && value['detect_out_resolution'] !== null) {
     out['detect_out_resolution'] = toBool(value['detect_out_resolution']);
   }
@@ -104,7 +117,24 @@ export interface StreamMediaSettings {
   height: number;
   maxFramerate: number;
   detectOutResolution: boolean;
+  /** Output rate control: bits/s, 'quality' (constant quality), or null for the live default ({@link liveBitrate}). */
+  bitrate: number | 'quality' | null;
 }
+
+export const MIN_BITRATE = 10_000;
+export const MAX_BITRATE = 500_000_000;
+
+/**
+ * The default output bitrate, chosen for live delivery: 0.15 bits per pixel per frame (about
+ * 0.94 Mbit/s at 512×512 24 fps, 7.5 Mbit/s at 1080p 24 fps), between 300 kbit/s and 8 Mbit/s,
+ * rounded to kbit/s. A bounded rate (x264 ABR with a one-second VBV; NVENC CBR) keeps segment sizes
+ * steady for the trickle channel, where constant quality would swing with the content.
+ */
+export function liveBitrate(width: number, height: number, fps: number): number {
+  const bps = 0.15 * width * height * fps;
+  return Math.round(Math.min(8_000_000, Math.max(300_000, bps)) / 1000) * 1000;
+}
+
 
 /** Media settings from validated params, with pytrickle's defaults. */
 export function mediaSettings(params: StreamParams): StreamMediaSettings {
@@ -113,5 +143,6 @@ export function mediaSettings(params: StreamParams): StreamMediaSettings {
     height: typeof params['height'] === 'number' ? params['height'] : DEFAULT_HEIGHT,
     maxFramerate: typeof params['max_framerate'] === 'number' ? params['max_framerate'] : DEFAULT_MAX_FRAMERATE,
     detectOutResolution: typeof params['detect_out_resolution'] === 'boolean' ? params['detect_out_resolution'] : true,
+    bitrate: typeof params['bitrate'] === 'number' || params['bitrate'] === 'quality' ? (params['bitrate'] as number | 'quality') : null,
   };
 }

@@ -147,6 +147,7 @@ class DecoderWrap : public PipelineWrap<DecoderWrap, StreamDecoder, DecoderEvent
     o.Set("audioCodec", s.audio_codec.empty() ? env.Null() : Napi::String::New(env, s.audio_codec));
     o.Set("width", s.width);
     o.Set("height", s.height);
+    o.Set("frameRate", s.frame_rate);
     if (!s.hw_fallback_reason.empty()) o.Set("hardwareFallbackReason", s.hw_fallback_reason);
     o.Set("pool", FramePoolStatsToJs(env, core().pool()->Stats()));
     o.Set("queued", queued());

@@ -311,6 +311,7 @@ struct StreamDecoder::Impl {
       if (changed) ++s.resolution_changes;
       s.width = frame->width;
       s.height = frame->height;
+      if (video_ctx->framerate.num > 0 && video_ctx->framerate.den > 0) s.frame_rate = av_q2d(video_ctx->framerate);
     });
     UniqueAVFrame owned(av_frame_alloc());
     if (!owned) throw NativeException("ERR_OUT_OF_MEMORY", "av_frame_alloc failed", "av_frame_alloc");

@@ -55,6 +55,7 @@ struct StreamDecoderStats {
   std::string audio_codec;
   int width = 0;
   int height = 0;
+  double frame_rate = 0;  // the video's nominal rate (SPS timing info), 0 while unknown
   std::string hw_fallback_reason;  // why 'auto' did not use NVDEC (empty when it did or was not asked)
   // The live MPEG-TS path (media/ts_demuxer.h) is in use, and how its PES were completed.
   bool live_ts = false;

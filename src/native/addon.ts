@@ -310,6 +310,8 @@ export interface NativeDecoderStats {
   audioCodec: string | null;
   width: number;
   height: number;
+  /** The video's nominal frame rate from its SPS timing info; 0 while unknown. */
+  frameRate: number;
   hardwareFallbackReason?: string;
   /**
    * How the live MPEG-TS path completed each PES (by its length, by the stuffing that ends it, or

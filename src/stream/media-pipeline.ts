@@ -44,8 +44,8 @@ export interface PipelineDecoder<V, A> {
   end(): void;
   frames(options: { signal?: AbortSignal }): AsyncIterable<PipelineDecodedItem<V, A>>;
   close(): Promise<void>;
-  /** `audioCodec` is non-null once the demuxer found an audio stream. */
-  stats(): { decodeErrors?: number; audioCodec?: string | null };
+  /** `audioCodec` is non-null once the demuxer found an audio stream; `frameRate` once the video's is known (0: unknown). */
+  stats(): { decodeErrors?: number; audioCodec?: string | null; frameRate?: number };
 }
 
 /** The encoder shape the pipeline relies on (src/media/encoder.ts). */
@@ -61,7 +61,15 @@ export interface PipelineEncoder<V, A> {
 /** How the pipeline makes decoders, encoders and resized input frames. */
 export interface MediaBackend<V extends PipelineVideoFrame, A extends ClosableFrame> {
   createDecoder(options: { audio: 'frames' | 'packets' | 'none' }): PipelineDecoder<V, A>;
-  createEncoder(options: { width: number; height: number; audio: 'passthrough' | 'aac' | 'none' }): PipelineEncoder<V, A>;
+  createEncoder(options: {
+    width: number;
+    height: number;
+    audio: 'passthrough' | 'aac' | 'none';
+    /** The output frame rate (rate control and the rate the output declares). */
+    fps: number;
+    /** The stream's `bitrate`: bits/s, 'quality' (constant quality), or null: the backend's default. */
+    bitrate: number | 'quality' | null;
+  }): PipelineEncoder<V, A>;
   /** Scales `frame` to cover width×height and centre-crops it (pytrickle's input transform). A new frame. */
   resize(frame: V, width: number, height: number): Promise<V>;
 }
@@ -69,6 +77,17 @@ export interface MediaBackend<V extends PipelineVideoFrame, A extends ClosableFr
 export interface MediaPipelineOptions {
   /** Latest-wins queue between decoder and processor (default 2 frames). */
   queueSize?: number;
+  /**
+   * Age bound of that queue in milliseconds: a frame that waited longer is dropped when a newer
+   * one is there (counted as `framesStale`, reported in a `frames_dropped` event). Default: two
+   * frame intervals of the stream's `max_framerate`, at least 50 ms.
+   */
+  maxQueueAgeMs?: number;
+}
+
+/** The default age bound of the frame queue: two frame intervals, at least 50 ms. */
+export function defaultQueueAgeMs(maxFramerate: number): number {
+  return Math.max(50, 2000 / maxFramerate);
 }
 
 interface Queued<V> {
@@ -107,10 +126,6 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   private endReason: StreamEnd | undefined;
   private running: Promise<StreamEnd> | undefined;
   private pendingAudio: Array<{ packet: unknown } | { frame: A }> = [];
-  private firstAudio: (() => void) | undefined;
-  private readonly firstAudioSeen = new Promise<void>((resolve) => {
-    this.firstAudio = resolve;
-  });
   private readonly audioMode: 'passthrough' | 'process' | 'none';
 
   constructor(
@@ -119,10 +134,15 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     options: MediaPipelineOptions,
   ) {
     this.gate = new FrameRateGate(mediaSettings(c.params()).maxFramerate);
-    this.queue = new LatestQueue<Queued<V>>(options.queueSize ?? 2, (item) => {
-      item.frame.close();
-      c.stats.add('framesDropped');
-    });
+    this.queue = new LatestQueue<Queued<V>>(
+      options.queueSize ?? 2,
+      (item, reason) => {
+        item.frame.close();
+        if (reason === 'stale') c.framesDropped('stale');
+        else c.stats.add('framesDropped');
+      },
+      { maxAgeMs: () => options.maxQueueAgeMs ?? defaultQueueAgeMs(mediaSettings(c.params()).maxFramerate) },
+    );
     this.encoderPromise = new Promise((resolve) => {
       this.encoderReady = resolve;
     });
@@ -244,7 +264,6 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
    * in a small buffer (oldest dropped, frames closed); afterwards it goes straight to the encoder.
    */
   private async writeAudio(item: { packet: unknown } | { frame: A }): Promise<void> {
-    this.firstAudio?.();
     if (!this.encoder) {
       this.pendingAudio.push(item);
       if (this.pendingAudio.length > 200) {
@@ -337,20 +356,17 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       const width = settings.detectOutResolution ? frame.width : settings.width;
       const height = settings.detectOutResolution ? frame.height : settings.height;
       const audio = this.audioMode === 'process' ? 'aac' : this.audioMode === 'passthrough' ? 'passthrough' : 'none';
-      this.encoder = this.backend.createEncoder({ width, height, audio });
+      // The output declares the real frame rate: the input's (from its SPS), capped by max_framerate.
+      const inputFps = this.decoder?.stats().frameRate ?? 0;
+      const fps = inputFps > 0 ? Math.min(inputFps, settings.maxFramerate) : settings.maxFramerate;
+      this.encoder = this.backend.createEncoder({ width, height, audio, fps, bitrate: settings.bitrate });
       this.c.setOutputSize(width, height);
       this.encoderReady(this.encoder);
+      // Audio that came first goes in now. Audio that comes after the first frame is not waited
+      // for: the encoder starts a new segment that declares it (nothing is lost).
       const pending = this.pendingAudio;
       this.pendingAudio = [];
       for (const item of pending) await this.writeAudio(item);
-      // Audio joins the output at the first segment that starts after its first packet/frame: when
-      // the input has audio, give it a moment (MPEG-TS interleaving puts it a little after the
-      // video) so that the first segment already carries it.
-      if (this.audioMode !== 'none' && pending.length === 0 && this.decoder?.stats().audioCodec) {
-        const timer = new AbortController();
-        await Promise.race([this.firstAudioSeen, delay(1000, timer.signal)]);
-        timer.abort();
-      }
     }
     await this.encoder.encode(frame);
     this.c.stats.videoOut(decodedAt);

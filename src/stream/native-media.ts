@@ -8,14 +8,21 @@ import { Encoder } from '../media/encoder';
 import { AudioFrame } from '../media/audio-frame';
 import { VideoFrame } from '../media/video-frame';
 import type { MediaBackend } from './media-pipeline';
+import { liveBitrate } from '../params';
+
+/** Items (frames and audio packets) the encoder queues before `encode()` waits. */
+const ENCODER_QUEUE = 4;
 
 export interface NativeMediaOptions {
   /** Decoder device (default 'auto': NVDEC when available). */
   device?: 'auto' | 'cpu' | `cuda:${number}`;
   /** Encoder (default 'auto': NVENC for CUDA frames where the GPU has it, else libx264). */
   encoder?: 'auto' | 'libx264' | 'h264_nvenc';
-  /** Output bitrate in bits/s (default: x264 quality mode). */
-  bitrate?: number;
+  /**
+   * Output rate control when the stream's `bitrate` param does not say: bits/s, or 'quality' (x264
+   * crf 23 / NVENC's default). Default: `liveBitrate()` of the output size and frame rate.
+   */
+  bitrate?: number | 'quality';
   /** Keyframe / segment interval in seconds of media time (default 2, as pytrickle). */
   gopSeconds?: number;
 }
@@ -25,14 +32,19 @@ export function nativeMediaBackend(options: NativeMediaOptions = {}): MediaBacke
     createDecoder({ audio }) {
       return new Decoder({ device: options.device ?? 'auto', audio, poolSize: 24 });
     },
-    createEncoder({ width, height, audio }) {
+    createEncoder({ width, height, audio, fps, bitrate }) {
+      // Rate control: the stream's `bitrate`, else this backend's, else the live default for the size.
+      const rate = bitrate ?? options.bitrate ?? liveBitrate(width, height, fps);
       return new Encoder({
         encoder: options.encoder ?? 'auto',
         width,
         height,
         audio,
+        fps,
         gopSeconds: options.gopSeconds ?? 2,
-        ...(options.bitrate !== undefined ? { bitrate: options.bitrate } : {}),
+        // A short input queue: a frame waits behind at most a few items (audio packets included).
+        maxQueue: ENCODER_QUEUE,
+        ...(rate !== 'quality' ? { bitrate: rate } : {}),
       });
     },
     async resize(frame, width, height) {

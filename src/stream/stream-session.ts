@@ -37,6 +37,11 @@ export interface MediaPipelineContext {
   reportError(message: string, details?: Record<string, unknown>): void;
   /** Output dimensions, once known (reported in heartbeats). */
   setOutputSize(width: number, height: number): void;
+  /**
+   * A frame dropped because it waited longer than the queue's age bound: counted in
+   * `framesStale`, and reported in a `frames_dropped` event (at most one a second, with the count).
+   */
+  framesDropped(reason: 'stale'): void;
 }
 
 /** A stream's media path (subscribe → decode → process → encode → publish). */
@@ -97,6 +102,8 @@ export class StreamSession implements StreamHandle {
   private started = false;
   private lastError: string | null = null;
   private lastErrorAt = 0;
+  private lastDropEventAt = 0;
+  private dropsUnreported = 0;
   private errorEventsSuppressed = 0;
   private outputSize: { width: number; height: number } | undefined;
   private lastParamsAt: number | null = null;
@@ -229,6 +236,7 @@ export class StreamSession implements StreamHandle {
           setOutputSize: (width, height) => {
             this.outputSize = { width, height };
           },
+          framesDropped: (reason) => this.reportDrop(reason),
         });
         const end = await this.media.run();
         void this.finish(end);
@@ -238,6 +246,19 @@ export class StreamSession implements StreamHandle {
       this.log.error('stream failed', { err });
       void this.finish({ reason: 'error', error: (err as Error)?.message ?? String(err) });
     }
+  }
+
+  /** Counts a dropped frame; a `frames_dropped` event at most once a second carries the count since the last. */
+  private reportDrop(reason: 'stale'): void {
+    this.stats.add('framesStale');
+    this.dropsUnreported += 1;
+    const t = now();
+    if (t - this.lastDropEventAt < 1000) return;
+    this.lastDropEventAt = t;
+    const count = this.dropsUnreported;
+    this.dropsUnreported = 0;
+    this.log.debug('frames dropped', { reason, count });
+    this.sendEvent({ type: 'frames_dropped', reason, count, timestamp: t }, EVENT_QUEUE);
   }
 
   /** An `error` event (rate-limited to one per second; suppressed ones are counted in the next). */
@@ -308,7 +329,7 @@ export class StreamSession implements StreamHandle {
       stats: {
         frames_in: s.framesIn,
         frames_out: s.framesOut,
-        frames_dropped: s.framesDropped + s.framesGated,
+        frames_dropped: s.framesDropped + s.framesStale + s.framesGated,
         processor_errors: s.processorErrors,
         latency_ms_p50: s.latencyMs.p50,
         latency_ms_p99: s.latencyMs.p99,

@@ -45,8 +45,10 @@ export interface StreamStatsSnapshot {
   framesIn: number;
   /** Frames dropped by the `max_framerate` gate. */
   framesGated: number;
-  /** Frames dropped by the latest-wins queue because the processor was busy. */
+  /** Frames dropped by the latest-wins queue because the processor was busy (queue full). */
   framesDropped: number;
+  /** Frames dropped by that queue because they waited longer than its age bound. */
+  framesStale: number;
   /** Frames the processor was called with. */
   framesProcessed: number;
   /** Frames the processor dropped by returning null. */
@@ -92,7 +94,7 @@ export type StatsCounter = Exclude<keyof StreamStatsSnapshot, 'fps' | 'latencyMs
 
 export class StreamStats {
   private readonly counters: Record<StatsCounter, number> = {
-    framesIn: 0, framesGated: 0, framesDropped: 0, framesProcessed: 0, framesNulled: 0, processorErrors: 0,
+    framesIn: 0, framesGated: 0, framesDropped: 0, framesStale: 0, framesProcessed: 0, framesNulled: 0, processorErrors: 0,
     framesOut: 0, audioFramesIn: 0, audioFramesOut: 0, segmentsIn: 0, bytesIn: 0, segmentsOut: 0, bytesOut: 0,
     decodeErrors: 0, encodeErrors: 0, controlMessages: 0, controlErrors: 0, eventsSent: 0, eventsFailed: 0,
     dataLinesSent: 0, dataLinesDropped: 0, inputStalls: 0,

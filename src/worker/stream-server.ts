@@ -66,6 +66,11 @@ export interface StreamServerOptions {
   media?: NativeMediaOptions | MediaPipelineFactory;
   /** Latest-wins queue between decoder and processor, in frames (default 2). */
   queueSize?: number;
+  /**
+   * Age bound of that queue in milliseconds (default: two frame intervals of the stream's
+   * `max_framerate`, at least 50 ms): older frames are dropped when a newer one is queued.
+   */
+  maxQueueAgeMs?: number;
   /** Replaces the stream implementation (tests of the HTTP layer). */
   streamFactory?: StreamFactory;
   /**
@@ -130,7 +135,10 @@ export class StreamServer {
     const media =
       typeof options.media === 'function'
         ? options.media
-        : createMediaPipeline(nativeMediaBackend(options.media ?? {}), options.queueSize !== undefined ? { queueSize: options.queueSize } : {});
+        : createMediaPipeline(nativeMediaBackend(options.media ?? {}), {
+            ...(options.queueSize !== undefined ? { queueSize: options.queueSize } : {}),
+            ...(options.maxQueueAgeMs !== undefined ? { maxQueueAgeMs: options.maxQueueAgeMs } : {}),
+          });
     this.factory =
       options.streamFactory ??
       ((request) =>

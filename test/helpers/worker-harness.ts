@@ -39,7 +39,9 @@ export class Harness {
       logger: silentLogger,
       register: false,
       timings: FAST_TIMINGS,
+      // Input is fed faster than real time: keep every frame (no count or age drops).
       queueSize: 256,
+      maxQueueAgeMs: 3_600_000,
       media: { device: 'cpu' },
       ...opts,
     });

@@ -214,6 +214,28 @@ describe('worker pipeline end to end', () => {
     expect(probe.streams.find((s) => s.codec_type === 'audio')?.codec_name).toBe('aac');
   });
 
+  it('audio passthrough: every input audio packet is in the output, from the first one (no wait, none lost at start)', async () => {
+    const h = await harness(createProcessor<VideoFrame, AudioFrame>({ inputSize: 'native' }));
+    await h.start('pt', { max_framerate: 60 });
+    const out = h.output('pt');
+    const input = fixturePath('testsrc320Audio');
+    await h.publishInput('pt', readFileSync(input));
+    await out.done;
+    expect(out.frames).toHaveLength(30);
+    const file = join(mkdtempSync(join(tmpdir(), 'trt-pt-')), 'out.ts');
+    writeFileSync(file, Buffer.concat(out.raw));
+    const audioPts = (path: string) =>
+      execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=pts', '-of', 'csv=p=0', path])
+        .toString()
+        .split('\n')
+        .filter((line) => /^\d/.test(line))
+        .map((line) => Number(line.split(',')[0]));
+    const inPts = audioPts(input);
+    const outPts = audioPts(file);
+    expect(inPts.length).toBeGreaterThan(40);
+    expect(outPts).toEqual(inPts);
+  });
+
   it('garbage input ends that stream with an error; a stream beside it is unaffected', async () => {
     const h = await harness(createTintProcessor(), { capacity: 2 });
     await h.start('bad', { max_framerate: 60 });

@@ -59,4 +59,30 @@ describe('LatestQueue', () => {
     q2.push(3);
     expect(dropped).toEqual([1, 2, 3]);
   });
+  it('drops items older than the age bound when a newer one is queued, never the newest', async () => {
+    let t = 0;
+    const dropped: Array<[number, string]> = [];
+    const q = new LatestQueue<number>(8, (n, reason) => dropped.push([n, reason]), { maxAgeMs: () => 100, now: () => t });
+    q.push(1); // at 0
+    t = 60;
+    q.push(2); // at 60
+    t = 150;
+    q.push(3); // at 150
+    // at 150: 1 waited 150 ms (dropped), 2 waited 90 ms (kept)
+    expect(await q.shift()).toBe(2);
+    expect(dropped).toEqual([[1, 'stale']]);
+    t = 1000;
+    // 3 waited 850 ms but is the newest: still handed out
+    expect(await q.shift()).toBe(3);
+    expect(dropped).toEqual([[1, 'stale']]);
+    // the bound is read at each shift
+    let bound = 100;
+    const q2 = new LatestQueue<number>(8, (n, reason) => dropped.push([n, reason]), { maxAgeMs: () => bound, now: () => t });
+    q2.push(4);
+    t = 1050;
+    q2.push(5);
+    bound = 40;
+    expect(await q2.shift()).toBe(5);
+    expect(dropped).toEqual([[1, 'stale'], [4, 'stale']]);
+  });
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createProcessor } from '../../src/processor/create-processor';
 import { createMediaPipeline, type MediaBackend, type PipelineDecodedItem } from '../../src/stream/media-pipeline';
 import { createStreamSession } from '../../src/stream/stream-session';
-import type { StreamParams } from '../../src/params';
+import { validateParams, type StreamParams } from '../../src/params';
 import { MemoryTransport } from '../helpers/memory-transport';
 
 class FakeFrame {
@@ -23,6 +23,9 @@ class FakeFrame {
     this.closes += 1;
   }
 }
+
+/** The frame rate the fake decoder reports (0: unknown). */
+let inputFrameRate = 0;
 
 function fakeBackend() {
   const all: FakeFrame[] = [];
@@ -62,11 +65,11 @@ function fakeBackend() {
           }
         },
         async close() {},
-        stats: () => ({ decodeErrors: 0 }),
+        stats: () => ({ decodeErrors: 0, frameRate: inputFrameRate }),
       };
     },
-    createEncoder({ width, height }) {
-      const enc = { width, height, values: [] as number[] };
+    createEncoder({ width, height, fps, bitrate }) {
+      const enc = { width, height, fps, bitrate, values: [] as number[] };
       encoders.push(enc);
       let pending: number[] = [];
       const segs: Buffer[] = [];
@@ -118,7 +121,7 @@ const OUT = 'http://t/s-out';
 const EV = 'http://t/s-events';
 const fast = { heartbeatMs: 1000, statusMs: 1000, inputStallMs: 5000, drainMs: 2000, retryInitialMs: 5, retryMaxMs: 20 };
 
-function run(hooks: Parameters<typeof createProcessor<FakeFrame, FakeFrame>>[0], params: StreamParams, timings = fast, queueSize = 1000) {
+function run(hooks: Parameters<typeof createProcessor<FakeFrame, FakeFrame>>[0], params: StreamParams, timings = fast, queueSize = 1000, maxQueueAgeMs = 3_600_000) {
   const transport = new MemoryTransport();
   const fb = fakeBackend();
   const session = createStreamSession({
@@ -126,7 +129,7 @@ function run(hooks: Parameters<typeof createProcessor<FakeFrame, FakeFrame>>[0],
     processor: createProcessor(hooks),
     timings,
     transport,
-    media: createMediaPipeline(fb.backend, { queueSize }),
+    media: createMediaPipeline(fb.backend, { queueSize, maxQueueAgeMs }),
   });
   const out = () => (transport.published.get(OUT) ?? []).flatMap((b) => b.toString().split(',').map(Number));
   const eventTypes = () => (transport.json(EV) as Array<{ event: { type: string } }>).map((e) => e.event.type);
@@ -214,6 +217,24 @@ describe('media pipeline glue (fake backend)', () => {
     expect(b.encoders[0]).toMatchObject({ width: 64, height: 32 });
   });
 
+  it('the encoder gets the real frame rate (the input\'s, capped by max_framerate) and the stream\'s bitrate', async () => {
+    const cases: Array<[number, StreamParams, number, number | 'quality' | null]> = [
+      [24, { max_framerate: 30 }, 24, null], // a 24 fps input is not declared as 30
+      [60, { max_framerate: 30, bitrate: 1_500_000 }, 30, 1_500_000],
+      [0, { bitrate: 'quality' }, 24, 'quality'], // input rate unknown: max_framerate (default 24)
+    ];
+    for (const [input, params, fps, bitrate] of cases) {
+      inputFrameRate = input;
+      const r = run({}, validateParams(params));
+      r.session.start();
+      r.transport.push(IN, frames(2, 1000 / 60));
+      r.transport.endSubscription(IN);
+      await r.session.done;
+      expect(r.encoders[0]).toMatchObject({ fps, bitrate });
+    }
+    inputFrameRate = 0;
+  });
+
   it('a stalling input ends the stream as input_stalled and closes the output', async () => {
     const { transport, session, out } = run({}, {}, { ...fast, inputStallMs: 60 });
     session.start();
@@ -251,6 +272,40 @@ describe('media pipeline glue (fake backend)', () => {
     await session.done;
     expect(seen).toEqual([0, 360, 400]); // the busy processor then sees only the two newest
     expect(session.stats.get('framesDropped')).toBe(8);
+    expect(all.filter((f) => f.closes !== 1)).toEqual([]);
+  });
+
+  it('frames that waited longer than the age bound are dropped for a newer one, counted and reported', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const seen: number[] = [];
+    const { transport, session, all, eventTypes } = run(
+      {
+        video: async (f) => {
+          seen.push(f.value);
+          if (seen.length === 1) await gate;
+          return f;
+        },
+      },
+      { max_framerate: 60 },
+      fast,
+      4,
+      0, // any wait is too long: only the newest queued frame is processed
+    );
+    session.start();
+    transport.push(IN, frames(1, 40));
+    await transport.until(() => seen.length === 1, 'first frame in the processor');
+    transport.push(IN, frames(3, 40, 512, 512, 40));
+    await transport.until(() => session.stats.get('framesIn') === 4, 'all decoded');
+    release();
+    transport.endSubscription(IN);
+    await session.done;
+    expect(seen).toEqual([0, 120]);
+    expect(session.stats.get('framesStale')).toBe(2);
+    expect(session.stats.get('framesDropped')).toBe(0);
+    expect(eventTypes()).toContain('frames_dropped');
+    const drop = (transport.json(EV) as Array<{ event: { type: string; reason?: string; count?: number } }>).find((e) => e.event.type === 'frames_dropped');
+    expect(drop?.event).toMatchObject({ reason: 'stale', count: 1 });
     expect(all.filter((f) => f.closes !== 1)).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { mediaSettings, validateParams } from '../../src/params';
+import { liveBitrate, mediaSettings, validateParams } from '../../src/params';
 
 describe('validateParams (pytrickle rules, docs/compat.md)', () => {
   it('rejects non-objects', () => {
@@ -49,9 +49,25 @@ describe('validateParams (pytrickle rules, docs/compat.md)', () => {
     expect(() => validateParams({ width: 1, max_framerate: 99 })).toThrow("Both 'width'");
   });
   it('derives media settings with pytrickle defaults', () => {
-    expect(mediaSettings({})).toEqual({ width: 512, height: 512, maxFramerate: 24, detectOutResolution: true });
+    expect(mediaSettings({})).toEqual({ width: 512, height: 512, maxFramerate: 24, detectOutResolution: true, bitrate: null });
     expect(mediaSettings(validateParams({ width: '320', height: 240, max_framerate: 10, detect_out_resolution: 'no' }))).toEqual({
-      width: 320, height: 240, maxFramerate: 10, detectOutResolution: false,
+      width: 320, height: 240, maxFramerate: 10, detectOutResolution: false, bitrate: null,
     });
+  });
+
+  it('validates bitrate: bits/s as an integer (or integer string) in range, or "quality"', () => {
+    expect(mediaSettings(validateParams({ bitrate: 2_000_000 })).bitrate).toBe(2_000_000);
+    expect(mediaSettings(validateParams({ bitrate: '750000' })).bitrate).toBe(750_000);
+    expect(mediaSettings(validateParams({ bitrate: 'Quality' })).bitrate).toBe('quality');
+    for (const bad of [0, 9_999, 500_000_001, 1.5, 'fast', true]) {
+      expect(() => validateParams({ bitrate: bad }), String(bad)).toThrow(/bitrate must be/);
+    }
+  });
+
+  it('chooses the live default bitrate from the output size and rate, bounded', () => {
+    expect(liveBitrate(512, 512, 24)).toBe(944_000);
+    expect(liveBitrate(1920, 1080, 24)).toBe(7_465_000);
+    expect(liveBitrate(1920, 1080, 60)).toBe(8_000_000);
+    expect(liveBitrate(64, 64, 10)).toBe(300_000);
   });
 });

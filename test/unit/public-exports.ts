@@ -111,6 +111,7 @@ export const PUBLIC_EXPORTS: readonly string[] = [
   'defaultEngineCacheDir',
   'engineCacheKey',
   'frameStats',
+  'liveBitrate',
   'looksLikeMpegTs',
   'mediaSettings',
   'nativeMediaBackend',
