@@ -8,6 +8,7 @@
 #include "bindings/promise_worker.h"
 #include "bindings/tensor_wrap.h"
 #include "cuda/cuda_ops.h"
+#include "frame/frame_scale.h"
 #include "frame/tensor_ops.h"
 
 extern "C" {
@@ -32,6 +33,7 @@ class VideoFrameHandle : public Napi::ObjectWrap<VideoFrameHandle> {
   Napi::Value Planes(const Napi::CallbackInfo& info);
   Napi::Value ToTensor(const Napi::CallbackInfo& info);
   Napi::Value Download(const Napi::CallbackInfo& info);
+  Napi::Value Scale(const Napi::CallbackInfo& info);
   Napi::Value Upload(const Napi::CallbackInfo& info);
   Napi::Value CudaInterop(const Napi::CallbackInfo& info);
 
@@ -55,6 +57,7 @@ void VideoFrameWrap::Init(Napi::Env env, Napi::Object exports) {
                                         VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Planes>("planes"),
                                         VideoFrameHandle::InstanceMethod<&VideoFrameHandle::ToTensor>("toTensor"),
                                         VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Download>("download"),
+                                        VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Scale>("scale"),
                                         VideoFrameHandle::InstanceMethod<&VideoFrameHandle::Upload>("upload"),
                                         VideoFrameHandle::InstanceMethod<&VideoFrameHandle::CudaInterop>("cudaInterop"),
                                     });
@@ -218,6 +221,25 @@ Napi::Value VideoFrameHandle::ToTensor(const Napi::CallbackInfo& info) {
   return PromiseWorker::Start(
       env, "trickle.frame.toTensor", inline_run, [frame, opt, out] { *out = FrameToTensor(*frame, opt); },
       [out](Napi::Env e) -> Napi::Value { return TensorWrap::NewInstance(e, *out); }, {info.This().As<Napi::Object>()});
+}
+
+// scale(width, height, fit) -> Promise<NativeVideoFrame>: a yuv420p host frame (frame/frame_scale.h).
+Napi::Value VideoFrameHandle::Scale(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  VideoFramePtr frame = Get(env);
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsString()) {
+    ThrowTypeError(env, "scale expects (width, height, fit)");
+  }
+  const int width = info[0].As<Napi::Number>().Int32Value();
+  const int height = info[1].As<Napi::Number>().Int32Value();
+  const std::string fit_name = info[2].As<Napi::String>().Utf8Value();
+  if (fit_name != "crop" && fit_name != "stretch") ThrowTypeError(env, "fit must be crop or stretch");
+  const ScaleFit fit = fit_name == "crop" ? ScaleFit::kCrop : ScaleFit::kStretch;
+  const bool inline_run = long(frame->width()) * frame->height() + long(width) * height <= kInlinePixels;
+  auto out = std::make_shared<VideoFramePtr>();
+  return PromiseWorker::Start(
+      env, "trickle.frame.scale", inline_run, [frame, width, height, fit, out] { *out = ScaleHostFrame(*frame, width, height, fit); },
+      [out](Napi::Env e) -> Napi::Value { return VideoFrameWrap::NewInstance(e, *out); }, {info.This().As<Napi::Object>()});
 }
 
 // download() -> Promise<NativeVideoFrame> (a host frame).

@@ -183,6 +183,22 @@ export class VideoFrame implements Disposable {
     return new VideoFrame(INTERNAL, await callNative(() => h.download()));
   }
 
+  /**
+   * A resized copy in YUV (yuv420p, host memory), in one native pass with no RGB step: `fit: 'crop'`
+   * (default) scales to cover width×height and centre-crops, `'stretch'` ignores the aspect ratio.
+   * Keeps the timestamp. Host frames only: CUDA frames are resized on the device by `toTensor()`.
+   */
+  async scale(width: number, height: number, options: { fit?: 'crop' | 'stretch' } = {}): Promise<VideoFrame> {
+    for (const [name, v] of [['width', width], ['height', height]] as const) {
+      if (!Number.isInteger(v) || v < 2 || v > 16384 || v % 2 !== 0) throw invalidArg(name, 'an even integer from 2 to 16384', v);
+    }
+    const fit = options.fit ?? 'crop';
+    if (fit !== 'crop' && fit !== 'stretch') throw invalidArg('fit', "'crop' or 'stretch'", fit);
+    const h = handleOf(this);
+    if (this.location !== 'cpu') throw invalidArg('frame', 'a host frame (CUDA frames are resized by toTensor())', this.location);
+    return new VideoFrame(INTERNAL, await callNative(() => h.scale(width, height, fit)));
+  }
+
   /** A CUDA copy of a host nv12/yuv420p frame on `device` (`ERR_CUDA_UNAVAILABLE` without CUDA). */
   async upload(device = 0): Promise<VideoFrame> {
     if (!Number.isInteger(device) || device < 0) throw invalidArg('device', 'a non-negative integer', device);

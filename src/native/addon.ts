@@ -129,6 +129,7 @@ export interface NativeVideoFrame {
   planes(): NativePlane[];
   toTensor(options: NativeToTensorOptions): Promise<NativeTensor>;
   download(): Promise<NativeVideoFrame>;
+  scale(width: number, height: number, fit: 'crop' | 'stretch'): Promise<NativeVideoFrame>;
   upload(device: number): Promise<NativeVideoFrame>;
   cudaInterop(): NativeCudaInterop;
 }

@@ -1,7 +1,7 @@
 /**
- * The default media backend of the stream pipeline: the native Decoder / Encoder and the frame
- * tensor ops (scale + centre crop on the frame's device: CUDA kernels for CUDA frames, CPU code
- * otherwise).
+ * The default media backend of the stream pipeline: the native Decoder / Encoder, and the input
+ * resize (scale + centre crop): a native YUV scale for host frames, the tensor ops' CUDA kernels
+ * for CUDA frames.
  */
 import { Decoder } from '../media/decoder';
 import { Encoder } from '../media/encoder';
@@ -48,6 +48,9 @@ export function nativeMediaBackend(options: NativeMediaOptions = {}): MediaBacke
       });
     },
     async resize(frame, width, height) {
+      // Host frames: one native YUV scale + crop (no RGB round trip; the processor converts once,
+      // if it wants RGB). CUDA frames: scaled on the device by the tensor ops.
+      if (frame.location === 'cpu' && width % 2 === 0 && height % 2 === 0) return await frame.scale(width, height, { fit: 'crop' });
       using t = await frame.toTensor({ layout: 'nhwc', dtype: 'uint8', size: [width, height], fit: 'crop' });
       return await VideoFrame.fromTensor(t, frame);
     },
