@@ -45,7 +45,7 @@ export interface PipelineDecoder<V, A> {
   frames(options: { signal?: AbortSignal }): AsyncIterable<PipelineDecodedItem<V, A>>;
   close(): Promise<void>;
   /** `audioCodec` is non-null once the demuxer found an audio stream; `frameRate` once the video's is known (0: unknown). */
-  stats(): { decodeErrors?: number; audioCodec?: string | null; frameRate?: number };
+  stats(): { decodeErrors?: number; audioCodec?: string | null; frameRate?: number; decodeMs?: number; videoFrames?: number };
 }
 
 /** The encoder shape the pipeline relies on (src/media/encoder.ts). */
@@ -56,6 +56,8 @@ export interface PipelineEncoder<V, A> {
   end(): void;
   segments(options: { signal?: AbortSignal }): AsyncIterable<{ index: number; chunks(): AsyncIterable<Uint8Array> }>;
   destroy(err?: Error): void;
+  /** Time spent in the native encoder (for the stage stats). */
+  stats?(): { encodeMs?: number; muxMs?: number; framesEncoded?: number };
 }
 
 /** How the pipeline makes decoders, encoders and resized input frames. */
@@ -95,6 +97,9 @@ interface Queued<V> {
   decodedAt: number;
 }
 
+/** How often (in output frames) the native decode/encode times are sampled into the stage stats. */
+const NATIVE_STATS_EVERY = 24;
+
 function errMessage(err: unknown): string {
   return (err as Error)?.message ?? String(err);
 }
@@ -127,6 +132,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   private running: Promise<StreamEnd> | undefined;
   private pendingAudio: Array<{ packet: unknown } | { frame: A }> = [];
   private readonly audioMode: 'passthrough' | 'process' | 'none';
+  private framesSinceNativeStats = 0;
 
   constructor(
     private readonly c: MediaPipelineContext,
@@ -304,7 +310,9 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     if (this.c.processor.inputSize === 'native') return frame;
     const { width, height } = mediaSettings(this.c.params());
     if (frame.width === width && frame.height === height) return frame;
+    const t0 = performance.now();
     const resized = await this.backend.resize(frame, width, height);
+    this.c.stats.stage('resize', performance.now() - t0);
     frame.close();
     return resized;
   }
@@ -314,12 +322,15 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     for (;;) {
       const item = await this.queue.shift();
       if (!item) return;
+      stats.stage('queue', performance.now() - item.decodedAt);
       let input: V | undefined = item.frame;
       let output: V | null = null;
       try {
         input = await this.prepare(item.frame);
         stats.add('framesProcessed');
+        const t0 = performance.now();
         output = (await processor.processVideo(input, ctx)) as V | null;
+        stats.stage('processor', performance.now() - t0);
       } catch (err) {
         stats.add('processorErrors');
         this.c.reportError(`processVideo failed: ${errMessage(err)}`, { frames_failed: stats.get('processorErrors') });
@@ -368,8 +379,22 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       this.pendingAudio = [];
       for (const item of pending) await this.writeAudio(item);
     }
+    const t0 = performance.now();
     await this.encoder.encode(frame);
+    this.c.stats.stage('encoderSubmit', performance.now() - t0);
     this.c.stats.videoOut(decodedAt);
+    if (++this.framesSinceNativeStats >= NATIVE_STATS_EVERY) this.sampleNativeStages();
+  }
+
+  /** The native threads' per-frame decode and encode times (running averages), into the stage stats. */
+  private sampleNativeStages(): void {
+    this.framesSinceNativeStats = 0;
+    const d = this.decoder?.stats();
+    if (d?.decodeMs !== undefined && d.videoFrames) this.c.stats.stageAverage('decode', d.decodeMs / d.videoFrames, d.videoFrames);
+    const e = this.encoder?.stats?.();
+    if (e?.encodeMs !== undefined && e.framesEncoded) {
+      this.c.stats.stageAverage('encode', (e.encodeMs + (e.muxMs ?? 0)) / e.framesEncoded, e.framesEncoded);
+    }
   }
 
   private async outputLoop(url: string): Promise<void> {
@@ -382,7 +407,9 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
         for await (const segment of encoder.segments({ signal: this.allAbort.signal })) {
           const writer = await publisher.next();
           for await (const chunk of segment.chunks()) {
+            const t0 = performance.now();
             await writer.write(chunk);
+            this.c.stats.stage('outputWrite', performance.now() - t0);
             this.c.stats.add('bytesOut', chunk.byteLength);
             if (first) {
               first = false;

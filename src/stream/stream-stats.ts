@@ -24,6 +24,18 @@ export class FpsMeter {
   }
 }
 
+/**
+ * Where a frame's time goes inside the runtime, per stage, in milliseconds. Measured per frame in
+ * JS: `queue` (decoded → taken by the processor loop), `resize` (input scale + crop), `processor`,
+ * `encoderSubmit` (handing the frame to the encoder, which waits while its queue is full),
+ * `outputWrite` (an output chunk handed to the socket). Averages from the native threads:
+ * `decode` (in the video decoder, per frame) and `encode` (in the video encoder, per frame, muxing
+ * included). Not measurable here: the wait for a frame's bytes to arrive, and the hand-offs between
+ * the native threads and JS.
+ */
+export type StageName = 'queue' | 'resize' | 'processor' | 'encoderSubmit' | 'outputWrite' | 'decode' | 'encode';
+export type StageSummary = { count: number; p50: number | null; p99: number | null };
+
 export interface LatencySummary {
   count: number;
   p50: number | null;
@@ -77,6 +89,8 @@ export interface StreamStatsSnapshot {
   latencyMs: LatencySummary;
   /** Milliseconds from stream start to the first frame handed to the encoder (null before). */
   timeToFirstOutputMs: number | null;
+  /** Time per stage (see {@link StageName}); decode/encode are running averages (p50 = p99). */
+  stagesMs: Record<StageName, StageSummary>;
   startedAt: number;
   lastInputAt: number | null;
   lastOutputAt: number | null;
@@ -90,7 +104,10 @@ function percentile(sorted: number[], p: number): number | null {
   return sorted[idx] as number;
 }
 
-export type StatsCounter = Exclude<keyof StreamStatsSnapshot, 'fps' | 'latencyMs' | 'timeToFirstOutputMs' | 'startedAt' | 'lastInputAt' | 'lastOutputAt'>;
+export type StatsCounter = Exclude<keyof StreamStatsSnapshot, 'fps' | 'latencyMs' | 'timeToFirstOutputMs' | 'stagesMs' | 'startedAt' | 'lastInputAt' | 'lastOutputAt'>;
+
+const STAGE_RING = 512;
+const STAGES: readonly StageName[] = ['queue', 'resize', 'processor', 'encoderSubmit', 'outputWrite', 'decode', 'encode'];
 
 export class StreamStats {
   private readonly counters: Record<StatsCounter, number> = {
@@ -114,6 +131,32 @@ export class StreamStats {
   private lastInputAt: number | null = null;
   private lastOutputAt: number | null = null;
   private readonly listeners = new Set<(snapshot: StreamStatsSnapshot) => void>();
+  private readonly stages = new Map<StageName, { ring: number[]; next: number; count: number }>();
+
+  /** One frame's time in a stage (ms); the last 512 per stage are kept. */
+  stage(name: StageName, ms: number): void {
+    let s = this.stages.get(name);
+    if (!s) this.stages.set(name, (s = { ring: [], next: 0, count: 0 }));
+    if (s.ring.length < STAGE_RING) s.ring.push(ms);
+    else s.ring[s.next] = ms;
+    s.next = (s.next + 1) % STAGE_RING;
+    s.count += 1;
+  }
+
+  /** A stage measured as a running average elsewhere (the native threads): replaces what was there. */
+  stageAverage(name: StageName, ms: number, count: number): void {
+    this.stages.set(name, { ring: [ms], next: 0, count });
+  }
+
+  private stageSummaries(): Record<StageName, StageSummary> {
+    const out = {} as Record<StageName, StageSummary>;
+    for (const name of STAGES) {
+      const s = this.stages.get(name);
+      const sorted = s ? [...s.ring].sort((a, b) => a - b) : [];
+      out[name] = { count: s?.count ?? 0, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+    }
+    return out;
+  }
 
   add(counter: StatsCounter, n = 1): void {
     this.counters[counter] += n;
@@ -182,6 +225,7 @@ export class StreamStats {
         last: this.lastLatency,
       },
       timeToFirstOutputMs: this.firstOutputMs,
+      stagesMs: this.stageSummaries(),
       startedAt: this.startedAt,
       lastInputAt: this.lastInputAt,
       lastOutputAt: this.lastOutputAt,

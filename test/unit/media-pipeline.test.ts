@@ -151,6 +151,14 @@ describe('media pipeline glue (fake backend)', () => {
     expect(transport.deleted.has(OUT)).toBe(true);
     expect(encoders[0]).toMatchObject({ width: 512, height: 512 });
     expect(all.filter((f) => f.closes !== 1)).toEqual([]);
+    // every frame's time per stage is recorded
+    const stages = session.stats.snapshot().stagesMs;
+    for (const name of ['queue', 'processor', 'encoderSubmit'] as const) {
+      expect(stages[name].count, name).toBe(12);
+      expect(stages[name].p50, name).toBeGreaterThanOrEqual(0);
+    }
+    expect(stages.resize.count).toBe(0); // input already 512x512
+    expect(stages.outputWrite.count).toBeGreaterThan(0);
     const s = session.stats.snapshot();
     expect(s).toMatchObject({ framesIn: 12, framesOut: 12, framesGated: 0, processorErrors: 0, segmentsOut: 3 });
     expect(s.latencyMs.count).toBe(12);
