@@ -13,6 +13,7 @@ export const IMPLEMENTATIONS: Record<string, () => ScenarioImpl> = {
   transport: () => (require('./scenarios/transport') as typeof import('./scenarios/transport')).run,
   'gpu-copies': () => (require('./scenarios/gpu-copies') as typeof import('./scenarios/gpu-copies')).run,
   nvdec: () => (require('./scenarios/nvdec') as typeof import('./scenarios/nvdec')).run,
+  'worker-cpu': () => (require('./scenarios/worker-cpu') as typeof import('./scenarios/worker-cpu')).run,
   soak: () => (require('./scenarios/soak') as typeof import('./scenarios/soak')).run,
   /* eslint-enable @typescript-eslint/no-require-imports */
 };
