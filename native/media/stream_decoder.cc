@@ -300,9 +300,13 @@ struct StreamDecoder::Impl {
       }
       corrupt_seq = INT64_MAX;  // recovered at this keyframe
     }
+    frame->pts = BestPts(frame);
+    // After a switch from the live MPEG-TS path to libavformat, the replayed start of the input
+    // decodes again: what the live path already handed out is not handed out twice.
+    if (replay_skip_video_pts != AV_NOPTS_VALUE && frame->pts != AV_NOPTS_VALUE && frame->pts <= replay_skip_video_pts) return true;
     auto lease = self->pool_->Acquire([this] { return self->cancelled_.load(); });
     if (!lease) return false;
-    frame->pts = BestPts(frame);
+    if (frame->pts != AV_NOPTS_VALUE) last_video_pts_out = frame->pts;
     const bool changed = last_width != 0 && (frame->width != last_width || frame->height != last_height);
     last_width = frame->width;
     last_height = frame->height;
@@ -463,6 +467,12 @@ struct StreamDecoder::Impl {
     bool OnPes(TsPes& pes) override { return impl->TsPes_(pes); }
   };
   bool ts_probing = true;      // still deciding between this path and libavformat
+  // The last timestamps handed out, and after a switch to libavformat the ones up to which the
+  // replayed input is decoded without being handed out again (same 90 kHz MPEG-TS clock).
+  int64_t last_video_pts_out = AV_NOPTS_VALUE;
+  int64_t last_audio_pts_out = AV_NOPTS_VALUE;
+  int64_t replay_skip_video_pts = AV_NOPTS_VALUE;
+  int64_t replay_skip_audio_pts = AV_NOPTS_VALUE;
   bool ts_fallback = false;    // the program needs libavformat
   int ts_video_pid = -1;
   int ts_audio_pid = -1;
@@ -709,6 +719,9 @@ struct StreamDecoder::Impl {
 
   // A demuxed audio packet: handed out for passthrough and/or decoded.
   bool AudioPacketOut(AVPacket* pkt) {
+    // After a switch to libavformat, packets the live path already handed out are not repeated.
+    if (replay_skip_audio_pts != AV_NOPTS_VALUE && pkt->pts != AV_NOPTS_VALUE && pkt->pts <= replay_skip_audio_pts) return true;
+    if (pkt->pts != AV_NOPTS_VALUE) last_audio_pts_out = pkt->pts;
     bool ok = true;
     if (self->options_.audio_packets && audio_info) {
       auto ap = std::make_shared<AudioPacket>();
@@ -878,7 +891,10 @@ void StreamDecoder::Run() {
     impl.CreateHwDevice();
     if (!impl.RunTs()) {
       // Not MPEG-TS this path handles: libavformat, with a probing window, reads it (replaying
-      // the bytes RunTs already took).
+      // the bytes RunTs already took). A program change can force this after the live path has
+      // handed out frames (a later segment adds a stream it does not frame): those are not repeated.
+      impl.replay_skip_video_pts = impl.last_video_pts_out;
+      impl.replay_skip_audio_pts = impl.last_audio_pts_out;
       impl.OpenInput();
       if (!impl.stop && !cancelled_) {
         impl.SelectStreams();

@@ -310,8 +310,10 @@ void TsDemuxer::Pat(const uint8_t* sec, size_t size) {
 }
 
 void TsDemuxer::Pmt(const uint8_t* sec, size_t size) {
+  // The version alone cannot be trusted: a muxer restarted for each segment (trickle publishers,
+  // trickle-rt's own encoder) sends version 0 every time, also when a segment adds a stream. The
+  // stream list is compared instead (a PMT every ~100 ms costs nothing to parse).
   const int version = (sec[5] >> 1) & 0x1f;
-  if (has_program_ && version == pmt_version_) return;
   const size_t program_info_length = ((sec[10] & 0x0f) << 8) | sec[11];
   size_t i = 12 + program_info_length;
   const size_t end = size - 4;
