@@ -9,6 +9,7 @@ extern "C" {
 }
 
 #include "bindings/bindings.h"
+#include "bindings/pipeline_registry.h"
 
 namespace {
 
@@ -38,6 +39,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   trickle::InitTensors(env, exports);
   trickle::InitDecoder(env, exports);
   trickle::InitEncoder(env, exports);
+  trickle::InitPipelineRegistry(env, exports);
+  trickle::InitGpuPolicy(env, exports);
   return exports;
 }
 

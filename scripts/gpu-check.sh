@@ -6,9 +6,12 @@
 #                                       for the bench anchors and the tests' oracles -> .deps/ffmpeg-cli/
 #   scripts/gpu-check.sh pack           (here) fills .gpu-carry/ (ignored, <= 60 MiB): node, prebuilt addon,
 #                                       dist/, vitest runtime, test fixtures, bench clips, ffmpeg CLI, manifest
-#   scripts/gpu-check.sh run  [DIR]     (GPU machine, repo root) info, GPU tests (REQUIRE_GPU=1),
-#                                       compute-sanitizer, quick GPU bench -> DIR (default $OUT), <= 8 files
-#   scripts/gpu-check.sh bench [DIR]    (GPU machine) the full GPU bench rows (B1-GPU B2-GPU B7 B8)
+#   scripts/gpu-check.sh run PART [DIR] (GPU machine, repo root) one part of the check per device call,
+#                                       each under 600 s (the limit of one call): info | gpu-tests |
+#                                       native-tests | probes | tensorrt | sanitizer | bench-quick
+#                                       -> DIR (default $OUT), <= 8 files
+#   scripts/gpu-check.sh bench ROWS.. [DIR=...] (GPU machine) full GPU bench rows, two per call
+#                                       (default B1-GPU B2-GPU; then B7 B8)
 #
 # The GPU machine has no Node, no FFmpeg and no internet: everything comes from .gpu-carry/, and the
 # tracked files (src/, test/, bin/, examples/) come with the working tree.
@@ -20,12 +23,13 @@ CARRY=$ROOT/.gpu-carry
 DEPS=${TRICKLE_DEPS_DIR:-$ROOT/.deps}
 CLI_DIR=$DEPS/ffmpeg-cli
 LIMIT_MIB=${GPU_CHECK_LIMIT_MIB:-60}
-# Test files run on the GPU machine: the GPU-tagged ones and the native/integration tests of the
-# decode / encode / tensor / pipeline paths (they pick the GPU paths where a device exists).
-DEFAULT_TESTS="test/gpu test/native/capabilities.test.ts test/native/decoder.test.ts
+# Parts of `run` (one device call each, see cmd_run).
+GPU_TESTS="test/gpu/cuda-selftest.test.ts test/gpu/media-nvdec-nvenc.test.ts test/gpu/tensor-kernels.test.ts test/gpu/worker-gpu.test.ts"
+NATIVE_TESTS="test/native/capabilities.test.ts test/native/gpu-policy.test.ts test/native/decoder.test.ts
 test/native/decoder-robustness.test.ts test/native/encoder.test.ts test/native/tensor-ops.test.ts
-test/native/frame-lifecycle.test.ts test/native/frame-audio.test.ts test/native/engine.test.ts
-test/native/engine-run.test.ts test/integration/pipeline.test.ts test/integration/cli-info.test.ts"
+test/native/tensor-colour.test.ts test/native/frame-lifecycle.test.ts test/native/frame-audio.test.ts
+test/native/process-exit.test.ts test/integration/pipeline.test.ts test/integration/cli-info.test.ts"
+TENSORRT_TESTS="test/gpu/engine.test.ts test/native/engine.test.ts test/native/engine-run.test.ts"
 # compute-sanitizer runs these (the CUDA kernels and the CUDA self-test).
 SANITIZER_TESTS="test/gpu/tensor-kernels.test.ts test/gpu/cuda-selftest.test.ts"
 GPU_BENCH="B1-GPU B2-GPU B7 B8"
@@ -173,9 +177,11 @@ cmd_pack() {
   say ".gpu-carry: $size MiB (+ tracked tree $tree MiB; device limit 64 MiB in all)"
   cat >&2 <<EOF
 
-Device calls (from this checkout's root; the device tool sends the checkout the session was started in):
-  1) run  carry=[".gpu-carry"]  timeout_s=600  command="bash scripts/gpu-check.sh run"
-  2) run  carry=[".gpu-carry"]  timeout_s=600  command="bash scripts/gpu-check.sh bench"
+Device calls (from this checkout's root; the device tool sends the checkout the session was started in),
+each under the 600 s of one call (docs/gpu-check.md):
+  run  carry=[".gpu-carry"]  timeout_s=600  command="bash scripts/gpu-check.sh run PART"
+       PART = info, probes, gpu-tests, native-tests, tensorrt, sanitizer, bench-quick
+  run  carry=[".gpu-carry"]  timeout_s=600  command="bash scripts/gpu-check.sh bench B1-GPU B2-GPU"   (then B7 B8)
 Results come back as files under the call's files_at (<= 8 files each).
 EOF
 }
@@ -250,54 +256,97 @@ bench_rows() {
     process.exit(bad ? 1 : 0);' "$1"
 }
 
-cmd_run() {
-  local out=${1:-${OUT:-}}; [ -n "$out" ] || die "no output folder: give one or set OUT"
+# Every part runs in one device call (600 s at most, start and transfers excluded): its steps'
+# limits add up to less than PART_BUDGET_S (default 560 s) with the unpacking, and a step never gets
+# more than what is left of the budget.
+PART_BUDGET_S=${GPU_CHECK_PART_BUDGET_S:-560}
+left() { local l=$((PART_BUDGET_S - SECONDS)); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 5 ] && l=5; echo "$l"; }
+
+begin_part() {
+  local out=$1
   mkdir -p "$out"; out=$(cd "$out" && pwd)
-  SUMMARY=$out/summary.txt; FAILED=0; : >"$SUMMARY"
+  OUT_DIR=$out; SUMMARY=$out/summary.txt; FAILED=0; : >"$SUMMARY"
   setup_carried
-  local info=$out/info.txt
+}
+
+vitest_step() {  # vitest_step NAME LOGBASE LIMIT TESTS...
+  local name=$1 base=$2 limit=$3; shift 3
+  step "$name" "$OUT_DIR/$base.log" "$(left "$limit")" env REQUIRE_GPU=1 GPU_CHECK_TESTS="$*" \
+    node node_modules/vitest/vitest.mjs run --config "$(vitest_cfg)" --reporter=default --reporter=json --outputFile.json="$OUT_DIR/$base.json"
+}
+
+# libnvinfer of TensorRT 10 on this machine (its wheels are over 1 GiB: more than a call can carry).
+tensorrt_present() { ldconfig -p 2>/dev/null | grep -q 'libnvinfer\.so\.10' || { [ -n "${LD_LIBRARY_PATH:-}" ] && ls ${LD_LIBRARY_PATH//:/ } 2>/dev/null | grep -q 'libnvinfer\.so\.10'; }; }
+
+part_info() {
+  local info=$OUT_DIR/info.txt
   {
-    echo "=== gpu-check run $(date -u +%FT%TZ) on $(hostname) ($(uname -m))"; cat "$CARRY/MANIFEST.txt"
+    echo "=== gpu-check run info $(date -u +%FT%TZ) on $(hostname) ($(uname -m))"; cat "$CARRY/MANIFEST.txt"
     echo "=== node: $(command -v node) $(node -v)   ffmpeg: $(command -v ffmpeg || echo missing)   ffprobe: $(command -v ffprobe || echo missing)"
     echo "=== nvidia-smi"; nvidia-smi 2>&1 || echo "nvidia-smi: not available"
     echo "=== ldd addon"; ldd "$TRICKLE_RT_ADDON" 2>&1
+    echo "=== libnvinfer: $(tensorrt_present && echo present || echo absent)"
   } >"$info"
-  step "trickle-rt info" "$info" 60 node bin/trickle-rt.js info
-  step "trickle-rt info --json" "$info" 60 node bin/trickle-rt.js info --json
-  step "ffmpeg -hwaccel cuda" "$info" 60 bash -c 'command -v ffmpeg >/dev/null || { echo "no ffmpeg CLI carried"; exit 3; }; ffmpeg -hide_banner -v error -hwaccel cuda -hwaccel_output_format cuda -i test/.fixtures/testsrc2-512x512-30fps-2s.ts -f null - && echo ok'
-  # GPU-tagged + native/integration tests, REQUIRE_GPU=1 (a missing GPU fails them)
-  # shellcheck disable=SC2086
-  step "vitest REQUIRE_GPU=1" "$out/tests.log" 420 env REQUIRE_GPU=1 GPU_CHECK_TESTS="${GPU_CHECK_TESTS:-$DEFAULT_TESTS}" \
-    node node_modules/vitest/vitest.mjs run --config "$(vitest_cfg)" --reporter=default --reporter=json --outputFile.json="$out/tests.json"
-  # compute-sanitizer memcheck on the kernel tests (every child process followed)
-  local san
-  if san=$(find_sanitizer); then
-    step "compute-sanitizer memcheck" "$out/sanitizer.log" 300 env REQUIRE_GPU=1 GPU_CHECK_TESTS="$SANITIZER_TESTS" \
-      "$san" --tool memcheck --target-processes all --error-exitcode 86 \
-      node node_modules/vitest/vitest.mjs run --config "$(vitest_cfg)" --maxWorkers=1
-  else
-    echo "compute-sanitizer: not found on this machine (PATH, /usr/local/cuda*/bin)" | tee -a "$SUMMARY" >"$out/sanitizer.log"
-  fi
-  # quick GPU bench (all GPU rows, --quick: figures are not for comparison; `bench` does the full rows)
-  # shellcheck disable=SC2086
-  step "bench --quick $GPU_BENCH" "$out/bench-quick.log" 300 node bench/dist/cli.js $GPU_BENCH --quick --no-progress --out "$out/bench-quick.json"
-  step "bench --quick rows all ok" "$out/bench-quick.log" 30 bench_rows "$out/bench-quick.json"
-  finish "$out"
+  step "trickle-rt info" "$info" "$(left 40)" node bin/trickle-rt.js info
+  step "trickle-rt info --json" "$info" "$(left 40)" node bin/trickle-rt.js info --json
+  step "ffmpeg -hwaccel cuda" "$info" "$(left 60)" bash -c 'command -v ffmpeg >/dev/null || { echo "no ffmpeg CLI carried"; exit 3; }; ffmpeg -hide_banner -v error -hwaccel cuda -hwaccel_output_format cuda -i test/.fixtures/testsrc2-512x512-30fps-2s.ts -f null - && echo ok'
+}
+
+cmd_run() {
+  local part=${1:-}; shift || true
+  local out=${1:-${OUT:-}}; [ -n "$out" ] || die "no output folder: give one or set OUT"
+  case $part in
+    info|gpu-tests|native-tests|probes|tensorrt|sanitizer|bench-quick) ;;
+    *) die "run needs a part: info | gpu-tests | native-tests | probes | tensorrt | sanitizer | bench-quick (one per device call)" ;;
+  esac
+  begin_part "$out"
+  case $part in
+    info) part_info ;;
+    # test/gpu without the first-run probes (their own part) and without the TensorRT files
+    gpu-tests) vitest_step "vitest test/gpu" gpu-tests 420 $GPU_TESTS ;;
+    # the native/integration tests of the decode / encode / tensor / pipeline paths, on the GPU paths
+    native-tests) vitest_step "vitest native+integration" native-tests 420 $NATIVE_TESTS ;;
+    # first-run probes (issue 16): context order, deep DPB at pool 24, 1080p NVDEC toTensor = CPU,
+    # NVENC with every pool slot held, process.exit mid-stream
+    probes) vitest_step "vitest first-run probes" probes 420 test/gpu/first-run.test.ts ;;
+    tensorrt)
+      if tensorrt_present; then
+        vitest_step "vitest TensorRT" tensorrt 420 $TENSORRT_TESTS
+      else
+        echo "TensorRT rows skipped: no libnvinfer.so.10 on this machine (ldconfig, LD_LIBRARY_PATH); its wheels are over 1 GiB, more than the 64 MiB a device call carries" | tee -a "$SUMMARY" >"$OUT_DIR/tensorrt.log"
+      fi ;;
+    sanitizer)
+      local san
+      if san=$(find_sanitizer); then
+        step "compute-sanitizer memcheck" "$OUT_DIR/sanitizer.log" "$(left 420)" env REQUIRE_GPU=1 GPU_CHECK_TESTS="$SANITIZER_TESTS" \
+          "$san" --tool memcheck --target-processes all --error-exitcode 86 \
+          node node_modules/vitest/vitest.mjs run --config "$(vitest_cfg)" --maxWorkers=1
+      else
+        echo "compute-sanitizer: not found on this machine (PATH, /usr/local/cuda*/bin)" | tee -a "$SUMMARY" >"$OUT_DIR/sanitizer.log"
+      fi ;;
+    bench-quick)
+      # shellcheck disable=SC2086
+      step "bench --quick $GPU_BENCH" "$OUT_DIR/bench-quick.log" "$(left 420)" node bench/dist/cli.js $GPU_BENCH --quick --no-progress --out "$OUT_DIR/bench-quick.json"
+      step "bench --quick rows all ok" "$OUT_DIR/bench-quick.log" "$(left 30)" bench_rows "$OUT_DIR/bench-quick.json" ;;
+  esac
+  finish "$OUT_DIR"
 }
 
 cmd_bench() {
-  local out=${1:-${OUT:-}}; [ -n "$out" ] || die "no output folder: give one or set OUT"
-  mkdir -p "$out"; out=$(cd "$out" && pwd)
-  SUMMARY=$out/summary.txt; FAILED=0; : >"$SUMMARY"
-  setup_carried
-  { echo "=== gpu-check bench $(date -u +%FT%TZ) on $(hostname)"; cat "$CARRY/MANIFEST.txt"; nvidia-smi 2>&1 | head -15; } >"$out/info.txt"
+  local out=${OUT:-} rows=() a
+  for a in "$@"; do case $a in DIR=*) out=${a#DIR=} ;; *) rows+=("$a") ;; esac; done
+  [ -n "$out" ] || die "no output folder: give DIR=... or set OUT"
+  [ "${#rows[@]}" -gt 0 ] || rows=(B1-GPU B2-GPU)
+  [ "${#rows[@]}" -le 2 ] || die "at most two rows per device call (each row up to ${GPU_CHECK_ROW_TIMEOUT:-240} s)"
+  begin_part "$out"
+  { echo "=== gpu-check bench $(date -u +%FT%TZ) on $(hostname)"; cat "$CARRY/MANIFEST.txt"; nvidia-smi 2>&1 | head -15; } >"$OUT_DIR/info.txt"
   local runs=${GPU_CHECK_RUNS:-3} id
   # one report per row so that a row cut by its time limit does not lose the others
-  for id in ${GPU_CHECK_BENCH:-$GPU_BENCH}; do
-    step "bench $id --runs $runs" "$out/bench.log" "${GPU_CHECK_ROW_TIMEOUT:-240}" node bench/dist/cli.js "$id" --runs "$runs" --no-progress --out "$out/bench-$id.json"
-    step "bench $id row ok" "$out/bench.log" 30 bench_rows "$out/bench-$id.json"
+  for id in "${rows[@]}"; do
+    step "bench $id --runs $runs" "$OUT_DIR/bench.log" "$(left "${GPU_CHECK_ROW_TIMEOUT:-240}")" node bench/dist/cli.js "$id" --runs "$runs" --no-progress --out "$OUT_DIR/bench-$id.json"
+    step "bench $id row ok" "$OUT_DIR/bench.log" "$(left 20)" bench_rows "$OUT_DIR/bench-$id.json"
   done
-  finish "$out"
+  finish "$OUT_DIR"
 }
 
 finish() {
@@ -313,5 +362,5 @@ case ${1:-} in
   pack) cmd_pack ;;
   run) shift; cmd_run "$@" ;;
   bench) shift; cmd_bench "$@" ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

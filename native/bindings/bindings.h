@@ -16,5 +16,7 @@ void InitTensors(Napi::Env env, Napi::Object exports);
 // Media pipeline (decoder_wrap.cc, encoder_wrap.cc).
 void InitDecoder(Napi::Env env, Napi::Object exports);
 void InitEncoder(Napi::Env env, Napi::Object exports);
+// gpu_policy_wrap.cc: gpuPolicy (the GPU paths' decisions, for tests and `trickle-rt info`)
+void InitGpuPolicy(Napi::Env env, Napi::Object exports);
 
 }  // namespace trickle

@@ -69,6 +69,14 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   cuda.Set("compiled", rt.compiled);
   cuda.Set("runtimeVersion", rt.runtime_version);
   cuda.Set("status", rt.status);
+  cuda.Set("kernelsUsable", rt.kernels_usable);
+  if (rt.compiled) {
+    // The driver this build's CUDA runtime needs (common/gpu_policy.h DriverFloorFor).
+    Napi::Object floor = Napi::Object::New(env);
+    floor.Set("driverApi", rt.min_driver_api);
+    floor.Set("branch", rt.min_driver_branch);
+    cuda.Set("minDriver", floor);
+  }
   if (rt.compiled) cuda.Set("architectures", rt.architectures);
   out.Set("cuda", cuda);
 
@@ -90,13 +98,16 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
     o.Set("name", d.name);
     o.Set("computeCapability", std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor));
     o.Set("totalMemory", static_cast<double>(d.total_memory));
-    o.Set("nvdec", Availability(env, d.nvdec));
-    o.Set("nvenc", Availability(env, d.nvenc));
+    // capabilities() reports every device, so it probes each one (cached per device after that).
+    const CodecEngineAvailability nvdec = NvdecOn(d.index);
+    const CodecEngineAvailability nvenc = NvencOn(d.index);
+    o.Set("nvdec", Availability(env, nvdec));
+    o.Set("nvenc", Availability(env, nvenc));
     devices.Set(static_cast<uint32_t>(i), o);
-    any_nvdec = any_nvdec || d.nvdec.available;
-    any_nvenc = any_nvenc || d.nvenc.available;
-    if (!d.nvdec.available) nvdec_reason = d.nvdec.reason;
-    if (!d.nvenc.available) nvenc_reason = d.nvenc.reason;
+    any_nvdec = any_nvdec || nvdec.available;
+    any_nvenc = any_nvenc || nvenc.available;
+    if (!nvdec.available) nvdec_reason = nvdec.reason;
+    if (!nvenc.available) nvenc_reason = nvenc.reason;
   }
   out.Set("devices", devices);
   out.Set("nvdec", Availability(env, {any_nvdec, nvdec_reason}));

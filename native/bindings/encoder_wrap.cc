@@ -154,6 +154,8 @@ class EncoderWrap : public PipelineWrap<EncoderWrap, StreamEncoder, EncoderEvent
     o.Set("downloadMs", s.download_ms);
     o.Set("muxMs", s.mux_ms);
     o.Set("encoder", s.encoder.empty() ? env.Null() : Napi::String::New(env, s.encoder));
+    if (!s.encoder_reason.empty()) o.Set("encoderReason", s.encoder_reason);
+    o.Set("encoderHeld", static_cast<double>(s.encoder_held));
     o.Set("width", s.width);
     o.Set("height", s.height);
     if (!s.last_warning.empty()) o.Set("lastWarning", s.last_warning);

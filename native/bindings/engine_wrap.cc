@@ -82,6 +82,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     o.Set("source", report_.source);
     if (!report_.cache_path.empty()) o.Set("cachePath", report_.cache_path);
     if (!report_.cache_error.empty()) o.Set("cacheError", report_.cache_error);
+    if (!report_.timing_cache_path.empty()) o.Set("timingCachePath", report_.timing_cache_path);
+    if (!report_.timing_cache_error.empty()) o.Set("timingCacheError", report_.timing_cache_error);
+    if (report_.max_contexts > 0) o.Set("maxContexts", report_.max_contexts);
     o.Set("precision", report_.precision.empty() ? std::string("engine") : report_.precision);
     o.Set("tensorrtVersion", report_.tensorrt_version);
     o.Set("gpu", report_.gpu_name);
@@ -184,7 +187,7 @@ class LoadWorker : public PromiseWorker {
   std::shared_ptr<InferenceEngine> engine_;
 };
 
-// loadEngine({path, onnx, device, cachePath, fp16, workspaceBytes, inputShapes}) -> Promise.
+// loadEngine({path, onnx, device, cachePath, timingCacheDir, fp16, workspaceBytes, inputShapes}) -> Promise.
 Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) ThrowTypeError(env, "loadEngine expects an options object");
@@ -195,6 +198,7 @@ Napi::Value LoadEngineJs(const Napi::CallbackInfo& info) {
   opts.onnx = o.Get("onnx").ToBoolean().Value();
   if (o.Get("device").IsNumber()) opts.device = o.Get("device").As<Napi::Number>().Int32Value();
   if (o.Get("cachePath").IsString()) opts.cache_path = o.Get("cachePath").As<Napi::String>().Utf8Value();
+  if (o.Get("timingCacheDir").IsString()) opts.timing_cache_dir = o.Get("timingCacheDir").As<Napi::String>().Utf8Value();
   if (o.Get("fp16").IsBoolean()) opts.fp16 = o.Get("fp16").As<Napi::Boolean>().Value();
   if (o.Get("workspaceBytes").IsNumber()) {
     const double w = o.Get("workspaceBytes").As<Napi::Number>().DoubleValue();

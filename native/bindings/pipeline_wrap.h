@@ -22,6 +22,7 @@
 
 #include "bindings/media_delivery.h"
 #include "bindings/media_handles.h"
+#include "bindings/pipeline_registry.h"
 #include "common/js_error.h"
 #include "common/native_error.h"
 
@@ -37,8 +38,14 @@ void DeliverPipelineEvent(Napi::Env env, Napi::Function callback, Wrap* wrap, Ev
 }
 
 template <typename Derived, typename Core, typename Event>
-class PipelineWrap : public Napi::ObjectWrap<Derived> {
+class PipelineWrap : public Napi::ObjectWrap<Derived>, public StoppablePipeline {
  public:
+  // process.exit(): cancel and join now (pipeline_registry.h).
+  void StopNow() override {
+    Unregister();
+    Stop();
+  }
+
   using Tsfn = Napi::TypedThreadSafeFunction<Derived, Event, DeliverPipelineEvent<Derived, Event>>;
 
   // JS thread: the TSFN hands over one event.
@@ -73,11 +80,14 @@ class PipelineWrap : public Napi::ObjectWrap<Derived> {
     self_ref_ = Napi::Persistent(info.This().As<Napi::Object>());
     napi_add_env_cleanup_hook(env, &PipelineWrap::EnvCleanup, this);
     cleanup_hook_ = true;
+    RegisterPipeline(env, this);
+    registered_ = true;
     core_->Start();
   }
 
   // Cancels and joins the pipeline thread (idempotent; a no-op when the constructor failed).
   void Stop() {
+    Unregister();
     if (!core_) return;
     core_->Cancel();
     gate_->Cancel();
@@ -128,7 +138,14 @@ class PipelineWrap : public Napi::ObjectWrap<Derived> {
   }
 
  private:
+  void Unregister() {
+    if (!registered_) return;
+    registered_ = false;
+    UnregisterPipeline(this->Env(), this);
+  }
+
   void OnTsfnFinalize() {
+    Unregister();
     core_->Join();
     if (cleanup_hook_) {
       napi_remove_env_cleanup_hook(this->Env(), &PipelineWrap::EnvCleanup, this);
@@ -148,6 +165,7 @@ class PipelineWrap : public Napi::ObjectWrap<Derived> {
   Tsfn tsfn_;
   Napi::ObjectReference self_ref_;
   bool cleanup_hook_ = false;
+  bool registered_ = false;  // in the pipeline registry (between StartPipeline and the thread's end)
 };
 
 // Option readers for the pipeline constructors: a missing or mistyped key gives `fallback`.

@@ -287,15 +287,18 @@ Napi::Value VideoFrameHandle::CudaInterop(const Napi::CallbackInfo& info) {
   o.Set("format", PixelFormatName(f->pixel_format()));
   o.Set("width", f->width());
   o.Set("height", f->height());
-  const bool nv12 = f->pixel_format() == AV_PIX_FMT_NV12;
-  const int nplanes = nv12 ? 2 : (f->pixel_format() == AV_PIX_FMT_YUV420P ? 3 : 1);
+  // Planes and their sizes from the pixel format's descriptor (nv12 and p010: 2 planes with
+  // interleaved chroma; yuv420p: 3), not a hard-coded list.
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(f->pixel_format());
+  const int nplanes = desc ? av_pix_fmt_count_planes(f->pixel_format()) : 1;
   Napi::Array planes = Napi::Array::New(env, nplanes);
   for (int p = 0; p < nplanes; ++p) {
+    const bool chroma = p > 0 && desc;
     Napi::Object pl = Napi::Object::New(env);
     pl.Set("ptr", BigPtr(env, av->data[p]));
     pl.Set("pitch", av->linesize[p]);
-    pl.Set("width", p == 0 ? f->width() : (f->width() + 1) / 2);
-    pl.Set("height", p == 0 ? f->height() : (f->height() + 1) / 2);
+    pl.Set("width", chroma ? AV_CEIL_RSHIFT(f->width(), desc->log2_chroma_w) : f->width());
+    pl.Set("height", chroma ? AV_CEIL_RSHIFT(f->height(), desc->log2_chroma_h) : f->height());
     planes.Set(static_cast<uint32_t>(p), pl);
   }
   o.Set("planes", planes);

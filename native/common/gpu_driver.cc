@@ -2,15 +2,27 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <utility>
 
 // ffnvcodec logs load failures to stderr by default; a missing driver is an expected state here.
 #define FFNV_LOG_FUNC(logctx, msg, ...) ((void)0)
 #define FFNV_DEBUG_LOG_FUNC(logctx, msg, ...) ((void)0)
 #include <ffnvcodec/dynlink_loader.h>
 
+#include "common/cuda_primary_context.h"
+#include "common/native_error.h"
+
 namespace trickle {
 namespace {
+
+// One device being probed (the engines' results and the index the primary-context lock needs).
+struct ProbedDevice {
+  int index = 0;
+  CodecEngineAvailability nvdec_result;
+  CodecEngineAvailability nvenc_result;
+};
 
 // ffnvcodec's trimmed CUresult enum lacks CUDA_ERROR_NO_DEVICE; its value is fixed by the driver API.
 constexpr int kCudaErrorNoDevice = 100;
@@ -23,8 +35,17 @@ std::string CuErrorText(CudaFunctions* cu, CUresult r) {
 
 // Runs `fn` with the device's primary context current; returns false with a reason when the
 // context cannot be made current.
+// The primary context's flags are set first (common/cuda_primary_context.h), under the same lock,
+// so a probe that runs before FFmpeg's device never leaves it activated with flags FFmpeg refuses.
 template <typename Fn>
-bool WithPrimaryContext(CudaFunctions* cu, CUdevice dev, std::string* reason, Fn fn) {
+bool WithPrimaryContext(CudaFunctions* cu, int index, CUdevice dev, std::string* reason, Fn fn) {
+  std::lock_guard<std::mutex> ctx_lock(PrimaryContextLock());
+  try {
+    PreparePrimaryContextLocked(index);
+  } catch (const NativeException& e) {
+    *reason = e.error().message;
+    return false;
+  }
   CUcontext ctx = nullptr;
   CUresult r = cu->cuDevicePrimaryCtxRetain(&ctx, dev);
   if (r != CUDA_SUCCESS) {
@@ -44,9 +65,9 @@ bool WithPrimaryContext(CudaFunctions* cu, CUdevice dev, std::string* reason, Fn
   return true;
 }
 
-void ProbeNvdec(CudaFunctions* cu, CuvidFunctions* cuvid, CUdevice dev, GpuDeviceInfo* out) {
+void ProbeNvdec(CudaFunctions* cu, CuvidFunctions* cuvid, CUdevice dev, ProbedDevice* out) {
   std::string reason;
-  bool ok = WithPrimaryContext(cu, dev, &reason, [&](CUcontext) {
+  bool ok = WithPrimaryContext(cu, out->index, dev, &reason, [&](CUcontext) {
     CUVIDDECODECAPS caps;
     std::memset(&caps, 0, sizeof(caps));
     caps.eCodecType = cudaVideoCodec_H264;
@@ -54,26 +75,26 @@ void ProbeNvdec(CudaFunctions* cu, CuvidFunctions* cuvid, CUdevice dev, GpuDevic
     caps.nBitDepthMinus8 = 0;
     CUresult r = cuvid->cuvidGetDecoderCaps(&caps);
     if (r != CUDA_SUCCESS) {
-      out->nvdec.reason = "cuvidGetDecoderCaps failed: " + CuErrorText(cu, r);
+      out->nvdec_result.reason = "cuvidGetDecoderCaps failed: " + CuErrorText(cu, r);
     } else if (!caps.bIsSupported) {
-      out->nvdec.reason = "this GPU has no H.264 NVDEC support";
+      out->nvdec_result.reason = "this GPU has no H.264 NVDEC support";
     } else {
-      out->nvdec.available = true;
+      out->nvdec_result.available = true;
     }
   });
-  if (!ok) out->nvdec.reason = reason;
+  if (!ok) out->nvdec_result.reason = reason;
 }
 
-void ProbeNvenc(CudaFunctions* cu, NvencFunctions* nvenc, CUdevice dev, GpuDeviceInfo* out) {
+void ProbeNvenc(CudaFunctions* cu, NvencFunctions* nvenc, CUdevice dev, ProbedDevice* out) {
   uint32_t max_version = 0;
   NVENCSTATUS st = nvenc->NvEncodeAPIGetMaxSupportedVersion(&max_version);
   if (st != NV_ENC_SUCCESS) {
-    out->nvenc.reason = "NvEncodeAPIGetMaxSupportedVersion failed (" + std::to_string(st) + ")";
+    out->nvenc_result.reason = "NvEncodeAPIGetMaxSupportedVersion failed (" + std::to_string(st) + ")";
     return;
   }
   const uint32_t needed = (NVENCAPI_MAJOR_VERSION << 4) | NVENCAPI_MINOR_VERSION;
   if (max_version < needed) {
-    out->nvenc.reason = "the NVIDIA driver's NVENC API " + std::to_string(max_version >> 4) + "." +
+    out->nvenc_result.reason = "the NVIDIA driver's NVENC API " + std::to_string(max_version >> 4) + "." +
                         std::to_string(max_version & 0xf) + " is older than the " +
                         std::to_string(NVENCAPI_MAJOR_VERSION) + "." + std::to_string(NVENCAPI_MINOR_VERSION) +
                         " this build needs; update the driver";
@@ -84,11 +105,11 @@ void ProbeNvenc(CudaFunctions* cu, NvencFunctions* nvenc, CUdevice dev, GpuDevic
   fns.version = NV_ENCODE_API_FUNCTION_LIST_VER;
   st = nvenc->NvEncodeAPICreateInstance(&fns);
   if (st != NV_ENC_SUCCESS || !fns.nvEncOpenEncodeSessionEx || !fns.nvEncDestroyEncoder) {
-    out->nvenc.reason = "NvEncodeAPICreateInstance failed (" + std::to_string(st) + ")";
+    out->nvenc_result.reason = "NvEncodeAPICreateInstance failed (" + std::to_string(st) + ")";
     return;
   }
   std::string reason;
-  bool ok = WithPrimaryContext(cu, dev, &reason, [&](CUcontext ctx) {
+  bool ok = WithPrimaryContext(cu, out->index, dev, &reason, [&](CUcontext ctx) {
     NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS params;
     std::memset(&params, 0, sizeof(params));
     params.version = NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS_VER;
@@ -99,15 +120,20 @@ void ProbeNvenc(CudaFunctions* cu, NvencFunctions* nvenc, CUdevice dev, GpuDevic
     NVENCSTATUS s = fns.nvEncOpenEncodeSessionEx(&params, &encoder);
     if (s == NV_ENC_SUCCESS && encoder) {
       fns.nvEncDestroyEncoder(encoder);
-      out->nvenc.available = true;
+      out->nvenc_result.available = true;
     } else if (s == NV_ENC_ERR_NO_ENCODE_DEVICE || s == NV_ENC_ERR_UNSUPPORTED_DEVICE) {
-      out->nvenc.reason = "this GPU has no NVENC engine (e.g. H100, H200, A100)";
+      out->nvenc_result.reason = "this GPU has no NVENC engine (e.g. H100, H200, A100)";
     } else {
-      out->nvenc.reason = "nvEncOpenEncodeSessionEx failed (NVENCSTATUS " + std::to_string(s) + ")";
+      out->nvenc_result.reason = "nvEncOpenEncodeSessionEx failed (NVENCSTATUS " + std::to_string(s) + ")";
     }
   });
-  if (!ok) out->nvenc.reason = reason;
+  if (!ok) out->nvenc_result.reason = reason;
 }
+
+// The function tables, loaded by DoProbe and kept for the process.
+CudaFunctions* g_cu = nullptr;
+CuvidFunctions* g_cuvid = nullptr;
+NvencFunctions* g_nvenc = nullptr;
 
 GpuDriverInfo DoProbe() {
   GpuDriverInfo info;
@@ -154,19 +180,45 @@ GpuDriverInfo DoProbe() {
       d.name = name;
       cu->cuDeviceComputeCapability(&d.compute_major, &d.compute_minor, dev);
       if (total_mem) total_mem(&d.total_memory, dev);
-      if (cuvid) ProbeNvdec(cu, cuvid, dev, &d);
-      else d.nvdec.reason = info.nvdec_library_error;
-      if (nvenc) ProbeNvenc(cu, nvenc, dev, &d);
-      else d.nvenc.reason = info.nvenc_library_error;
       info.devices.push_back(std::move(d));
     }
     if (libcuda) dlclose(libcuda);  // drops only the NOLOAD reference; libcuda stays loaded
   }
   // The function tables are kept loaded for the life of the process: FFmpeg's hwaccel loads its
   // own copies, and unloading libcuda while other code may hold contexts is unsafe.
-  (void)cuvid;
-  (void)nvenc;
+  g_cu = info.driver_loaded ? cu : nullptr;
+  g_cuvid = cuvid;
+  g_nvenc = nvenc;
   return info;
+}
+
+enum class Engine { kNvdec, kNvenc };
+
+CodecEngineAvailability ProbeEngine(Engine engine, int index) {
+  static std::mutex mu;
+  static std::map<std::pair<int, int>, CodecEngineAvailability> cache;
+  const GpuDriverInfo& drv = ProbeGpuDriver();
+  std::lock_guard<std::mutex> lock(mu);
+  const auto key = std::make_pair(static_cast<int>(engine), index);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  ProbedDevice d;
+  d.index = index;
+  CodecEngineAvailability* out = engine == Engine::kNvdec ? &d.nvdec_result : &d.nvenc_result;
+  CUdevice dev = 0;
+  if (!drv.driver_loaded) {
+    out->reason = drv.driver_error.empty() ? "no NVIDIA driver" : drv.driver_error;
+  } else if (index < 0 || index >= static_cast<int>(drv.devices.size()) || g_cu->cuDeviceGet(&dev, index) != CUDA_SUCCESS) {
+    out->reason = "no CUDA device " + std::to_string(index);
+  } else if (engine == Engine::kNvdec) {
+    if (g_cuvid) ProbeNvdec(g_cu, g_cuvid, dev, &d);
+    else out->reason = drv.nvdec_library_error;
+  } else {
+    if (g_nvenc) ProbeNvenc(g_cu, g_nvenc, dev, &d);
+    else out->reason = drv.nvenc_library_error;
+  }
+  cache.emplace(key, *out);
+  return *out;
 }
 
 }  // namespace
@@ -177,5 +229,8 @@ const GpuDriverInfo& ProbeGpuDriver() {
   std::call_once(once, [] { info = DoProbe(); });
   return info;
 }
+
+CodecEngineAvailability NvdecOn(int index) { return ProbeEngine(Engine::kNvdec, index); }
+CodecEngineAvailability NvencOn(int index) { return ProbeEngine(Engine::kNvenc, index); }
 
 }  // namespace trickle

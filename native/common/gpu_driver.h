@@ -1,7 +1,10 @@
 // NVIDIA driver discovery through FFmpeg's ffnvcodec loader (dlopen of libcuda.so.1,
 // libnvcuvid.so.1, libnvidia-encode.so.1). Nothing here links against CUDA: it works the same in
 // the CUDA-ON and CUDA-OFF builds and on machines without a driver.
-// Threading: ProbeGpuDriver() is thread-safe; the result is computed once and cached.
+// Threading: thread-safe. ProbeGpuDriver() (driver, device list) is computed once and cached;
+// NvdecOn/NvencOn probe one device the first time it is asked about (a context and, for NVENC, an
+// encode session on that device only) and cache the answer: a process that decodes on GPU 0 never
+// opens anything on the other GPUs.
 #pragma once
 
 #include <string>
@@ -20,8 +23,6 @@ struct GpuDeviceInfo {
   int compute_major = 0;
   int compute_minor = 0;
   size_t total_memory = 0;
-  CodecEngineAvailability nvdec;  // H.264 8-bit 4:2:0 decode
-  CodecEngineAvailability nvenc;  // an H.264 encode session could be opened
 };
 
 struct GpuDriverInfo {
@@ -36,5 +37,10 @@ struct GpuDriverInfo {
 };
 
 const GpuDriverInfo& ProbeGpuDriver();
+
+// H.264 8-bit 4:2:0 NVDEC decode on device `index` (probed on first use, then cached).
+CodecEngineAvailability NvdecOn(int index);
+// An H.264 NVENC session could be opened on device `index` (probed on first use, then cached).
+CodecEngineAvailability NvencOn(int index);
 
 }  // namespace trickle

@@ -1,5 +1,6 @@
 #include "cuda/cuda_ops.h"
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -48,6 +49,15 @@ void* OpsStream(int device) {
     // (blocking sync); the runtime then attaches to that same primary context.
     (void)CudaHwDeviceRef(device);
     Check(cudaSetDevice(device), "cudaSetDevice");
+    // The stream-ordered pool keeps freed memory for reuse instead of returning it to the driver at
+    // every synchronisation (its default release threshold is 0): per-frame tensors and pooled
+    // outputs then allocate without a driver call in steady state.
+    cudaMemPool_t pool = nullptr;
+    if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess) {
+      uint64_t keep = UINT64_MAX;
+      cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    }
+    cudaGetLastError();
     cudaStream_t s = nullptr;
     // Blocking stream on purpose: see the ordering note in cuda_ops.h.
     Check(cudaStreamCreateWithFlags(&s, cudaStreamDefault), "cudaStreamCreate");

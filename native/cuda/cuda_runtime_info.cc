@@ -4,11 +4,13 @@
 #include <cstdlib>
 #include <vector>
 
+#include "common/gpu_policy.h"
 #include "frame/color_convert.h"
 
 #ifdef TRICKLE_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
+#include "cuda/cuda_ops.h"
 #include "cuda/kernels.h"
 #endif
 
@@ -51,11 +53,23 @@ CudaRuntimeInfo QueryCudaRuntime() {
   info.architectures = TRICKLE_CUDA_ARCHITECTURES;
   cudaRuntimeGetVersion(&info.runtime_version);
   cudaDriverGetVersion(&info.driver_version);
+  const DriverFloor floor = DriverFloorFor(info.runtime_version);
+  info.min_driver_api = floor.min_driver_api;
+  info.min_driver_branch = floor.min_driver_branch;
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e == cudaSuccess) {
     info.device_count = count;
     info.status = count > 0 ? "ok" : "no CUDA device";
+    info.kernels_usable = count > 0;
+  } else if (e == cudaErrorInsufficientDriver && info.driver_version > 0 &&
+             !DriverRunsRuntime(info.driver_version, info.runtime_version)) {
+    // A driver is there (NVDEC/NVENC may work through it) but too old for this runtime.
+    cudaGetLastError();
+    info.status = "the NVIDIA driver supports CUDA " + std::to_string(info.driver_version / 1000) + "." +
+                  std::to_string(info.driver_version % 1000 / 10) + " but this build's CUDA " +
+                  std::to_string(info.runtime_version / 1000) + "." + std::to_string(info.runtime_version % 1000 / 10) +
+                  " runtime needs driver " + floor.min_driver_branch + ": " + CudaErrorText(e);
   } else if (IsNoDeviceError(e)) {
     cudaGetLastError();  // clear the sticky-free error state for later calls
     info.status = "no CUDA device: " + CudaErrorText(e);
@@ -79,7 +93,9 @@ long CudaColorSelfTest(int device, int width, int height) {
                                            : "CUDA device " + std::to_string(device) + " does not exist",
                           "cudaGetDeviceCount", e);
   }
-  CheckCuda(cudaSetDevice(device), "cudaSetDevice");
+  // Through the ops stream: FFmpeg's device first, so the primary context gets the flags FFmpeg needs
+  // (common/cuda_primary_context.h) whatever runs later in this process.
+  cuda::OpsStream(device);
   const int y_pitch = width, uv_pitch = width, rgb_pitch = width * 3;
   std::vector<uint8_t> nv12(static_cast<size_t>(y_pitch) * height * 3 / 2);
   uint32_t seed = 12345;

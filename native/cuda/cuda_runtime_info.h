@@ -15,6 +15,12 @@ struct CudaRuntimeInfo {
   int device_count = 0;
   std::string status;          // "ok", "built without CUDA", "no CUDA device: cudaErrorInsufficientDriver ..."
   std::string architectures;   // CMAKE_CUDA_ARCHITECTURES the kernels were built for
+  // The kernels can run: compiled in, the runtime initialised, at least one device. NVDEC (driver
+  // API) may work where this is false (a driver older than the runtime's floor): the decoder then
+  // keeps to software on 'auto' (common/gpu_policy.h).
+  bool kernels_usable = false;
+  int min_driver_api = 0;         // the runtime's driver floor, cuDriverGetVersion style (13000)
+  std::string min_driver_branch;  // e.g. "R580 (580.65.06 or newer)"
 };
 
 CudaRuntimeInfo QueryCudaRuntime();

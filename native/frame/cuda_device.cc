@@ -5,6 +5,8 @@
 #include <string>
 #include <tuple>
 
+#include "common/cuda_primary_context.h"
+
 extern "C" {
 #include <libavutil/dict.h>
 #include <libavutil/hwcontext.h>
@@ -33,7 +35,19 @@ AVBufferRef* DeviceLocked(int device) {
   av_dict_set(&opts, "primary_ctx", "1", 0);
   AVBufferRef* ref = nullptr;
   const std::string name = std::to_string(device);
-  const int ret = av_hwdevice_ctx_create(&ref, AV_HWDEVICE_TYPE_CUDA, name.c_str(), opts, 0);
+  int ret = 0;
+  {
+    // One owner of the primary context (common/cuda_primary_context.h): its flags are set before
+    // FFmpeg retains it, under the same lock as every other retain in trickle-rt.
+    std::lock_guard<std::mutex> ctx_lock(PrimaryContextLock());
+    try {
+      PreparePrimaryContextLocked(device);
+    } catch (...) {
+      av_dict_free(&opts);
+      throw;
+    }
+    ret = av_hwdevice_ctx_create(&ref, AV_HWDEVICE_TYPE_CUDA, name.c_str(), opts, 0);
+  }
   av_dict_free(&opts);
   if (ret < 0) {
     throw NativeException("ERR_CUDA_UNAVAILABLE",

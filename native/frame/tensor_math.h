@@ -5,8 +5,9 @@
 // round identically. The test suite re-implements these semantics independently in TypeScript.
 //
 // Semantics (docs/frames.md):
-// - Colour: BT.601 limited range (frame/color_math.h), chroma of 4:2:0 formats taken from the
-//   co-sited sample (x/2, y/2), no chroma interpolation.
+// - Colour: the frame's matrix and range (BT.601 or BT.709, limited or full; frame/color_spec.h
+//   picks, frame/color_math.h computes), chroma of 4:2:0 formats taken from the co-sited sample
+//   (x/2, y/2), no chroma interpolation.
 // - Geometry: each output pixel maps to a source position with half-pixel centres
 //   (align_corners = false), in 1/2048-pixel fixed point, clamped to the source; bilinear weights
 //   have 11 fractional bits; the interpolated value is rounded to uint8 RGB before dtype conversion.
@@ -32,6 +33,7 @@ enum FitCode : int { kFitStretch = 0, kFitCrop = 1, kFitLetterbox = 2 };
 // Planes of a picture (host or device pointers). p1/p2 unused for packed RGB; p2 unused for NV12.
 struct PictureView {
   int format;
+  int yuv_color;  // YuvColorCode of YUV formats (ignored for RGB)
   int width, height;
   uint8_t* p0; int s0;
   uint8_t* p1; int s1;
@@ -95,11 +97,11 @@ TRICKLE_HD void LoadRgb(const PictureView& s, int x, int y, int* rgb) {
   switch (s.format) {
     case kFmtNv12: {
       const uint8_t* uv = s.p1 + (y >> 1) * s.s1 + (x >> 1) * 2;
-      Bt601LimitedToRgb(s.p0[y * s.s0 + x], uv[0], uv[1], out);
+      YuvToRgb(s.yuv_color, s.p0[y * s.s0 + x], uv[0], uv[1], out);
       break;
     }
     case kFmtYuv420p:
-      Bt601LimitedToRgb(s.p0[y * s.s0 + x], s.p1[(y >> 1) * s.s1 + (x >> 1)], s.p2[(y >> 1) * s.s2 + (x >> 1)], out);
+      YuvToRgb(s.yuv_color, s.p0[y * s.s0 + x], s.p1[(y >> 1) * s.s1 + (x >> 1)], s.p2[(y >> 1) * s.s2 + (x >> 1)], out);
       break;
     case kFmtRgb24: {
       const uint8_t* p = s.p0 + y * s.s0 + x * 3;

@@ -5,6 +5,7 @@
 
 #include "cuda/cuda_ops.h"
 #include "cuda/kernels.h"
+#include "frame/color_spec.h"
 #include "frame/copy_counters.h"
 #include "frame/cuda_device.h"
 
@@ -21,7 +22,8 @@ namespace {
 int FormatCode(AVPixelFormat f) {
   switch (f) {
     case AV_PIX_FMT_NV12: return kFmtNv12;
-    case AV_PIX_FMT_YUV420P: return kFmtYuv420p;
+    case AV_PIX_FMT_YUV420P:
+    case AV_PIX_FMT_YUVJ420P: return kFmtYuv420p;  // full range: told by the frame's colour code
     case AV_PIX_FMT_RGB24: return kFmtRgb24;
     case AV_PIX_FMT_RGBA: return kFmtRgba;
     default: return -1;
@@ -33,15 +35,23 @@ int DtCode(DType t) { return t == DType::kUint8 ? kDtU8 : (t == DType::kFloat16 
 PictureView ViewOf(const AVFrame* f, AVPixelFormat fmt, const char* op) {
   const int code = FormatCode(fmt);
   if (code < 0) {
-    Invalid(std::string("pixel format ") + PixelFormatName(fmt) + " is not supported (nv12, yuv420p, rgb24, rgba)", op);
+    Invalid(std::string("pixel format ") + PixelFormatName(fmt) + " is not supported (nv12, yuv420p, yuvj420p, rgb24, rgba)", op);
   }
-  return PictureView{code, f->width, f->height, f->data[0], f->linesize[0], f->data[1], f->linesize[1],
+  // Matrix and range from the frame's own tags (frame/color_spec.h), for the CPU loop and the kernel alike.
+  const int color = YuvColorFor(f->colorspace, f->color_range, fmt);
+  return PictureView{code, color, f->width, f->height, f->data[0], f->linesize[0], f->data[1], f->linesize[1],
                      f->data[2], f->linesize[2]};
 }
 
 void CopyProps(AVFrame* dst, const VideoFrame& src) {
   dst->pts = src.pts();
   dst->pict_type = src.av_frame()->pict_type;
+  // The colour tags decide the YUV -> RGB conversion of a later toTensor: a copy keeps them.
+  dst->color_range = src.av_frame()->color_range;
+  dst->colorspace = src.av_frame()->colorspace;
+  dst->color_primaries = src.av_frame()->color_primaries;
+  dst->color_trc = src.av_frame()->color_trc;
+  dst->chroma_location = src.av_frame()->chroma_location;
 #if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(58, 7, 100)
   dst->flags = src.av_frame()->flags;
 #else
@@ -149,13 +159,18 @@ VideoFramePtr FrameFromTensor(const Tensor& t, const FromTensorOptions& o) {
     UniqueAVBufferRef frames = CudaHwFramesRef(device, shape.width, shape.height, fmt);
     f = MakeAVFrame();
     ThrowIfAvError(av_hwframe_get_buffer(frames.get(), f.get(), 0), "ERR_OUT_OF_MEMORY", "av_hwframe_get_buffer");
-    p.dst = PictureView{code, shape.width, shape.height, f->data[0], f->linesize[0], f->data[1], f->linesize[1],
+    p.dst = PictureView{code, kYuvBt601Limited, shape.width, shape.height, f->data[0], f->linesize[0], f->data[1], f->linesize[1],
                         f->data[2], f->linesize[2]};
     // The tensor may come from another stream (TensorRT): wait for its producer on the GPU.
     if (t.ready_event) cuda::StreamWaitEvent(stream, t.ready_event.get());
     cuda::CheckLaunch(cuda::FromTensor(p, stream), "FromTensor kernel launch");
   }
   f->pts = o.pts;
+  // fromTensor writes BT.601 limited range (tensor_math.h RgbToY/U/V); the tags say so.
+  if (code == kFmtNv12 || code == kFmtYuv420p) {
+    f->color_range = AVCOL_RANGE_MPEG;
+    f->colorspace = AVCOL_SPC_SMPTE170M;
+  }
 #if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(58, 7, 100)
   if (o.key_frame) f->flags |= AV_FRAME_FLAG_KEY;
 #else

@@ -5,6 +5,7 @@
 
 #ifdef TRICKLE_HAVE_TENSORRT
 #include "cuda/cuda_ops.h"
+#include "common/gpu_policy.h"
 #include "frame/copy_counters.h"
 #endif
 
@@ -17,6 +18,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <iterator>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -44,7 +47,8 @@ namespace {
 
 namespace nv = nvinfer1;
 
-constexpr size_t kMaxContexts = 8;     // execution contexts per engine (one per CUDA stream), LRU beyond
+// Execution contexts per engine (one per CUDA stream), LRU beyond: MaxExecutionContexts
+// (common/gpu_policy.h) bounds them by the device memory free at load, at most 8.
 constexpr size_t kOutputPoolDepth = 4; // pooled buffers per output and context
 
 // ---- errors ---------------------------------------------------------------------------------------
@@ -222,8 +226,9 @@ struct ContextSlot {
 class TrtEngine final : public InferenceEngine {
  public:
   TrtEngine(int device, std::unique_ptr<TrtLogger> logger, std::unique_ptr<nv::IRuntime> runtime,
-            std::unique_ptr<nv::ICudaEngine> engine, std::vector<IoBinding> io)
+            std::unique_ptr<nv::ICudaEngine> engine, std::vector<IoBinding> io, int max_contexts)
       : device_(device),
+        max_contexts_(max_contexts),
         logger_(std::move(logger)),
         runtime_(std::move(runtime)),
         engine_(std::move(engine)),
@@ -262,9 +267,16 @@ class TrtEngine final : public InferenceEngine {
     nv::IExecutionContext* ctx = slot->context.get();
     cudaStream_t stream = slot->stream;
 
-    // Device memory from TensorStorage::AllocateCuda comes from the stream-ordered allocator on the
-    // device's ops stream (cuda/cuda_ops.h). Before this stream touches a buffer allocated during
-    // this run, it waits for the ops stream's work up to the allocation (once per run).
+    // Every run is ordered after the device's ops stream (cuda/cuda_ops.h) up to now: buffers
+    // allocated from its stream-ordered pool are ready, and a kernel queued there that still reads
+    // one of this engine's pooled outputs (fromTensor of the previous result, whose tensor JS may
+    // already have closed) finishes before this run overwrites it. One event per run.
+    {
+      std::shared_ptr<void> ops_done = cuda::RecordEvent(device_, cuda::OpsStream(device_));
+      CudaCheck(cudaStreamWaitEvent(stream, static_cast<cudaEvent_t>(ops_done.get()), 0), "cudaStreamWaitEvent");
+    }
+    // Allocations made below are enqueued on the ops stream after that event: this stream waits
+    // for the ops stream once more before using the first of them.
     bool ordered_after_allocations = false;
     auto allocate = [&](size_t bytes) {
       auto storage = TensorStorage::AllocateCuda(std::max<size_t>(bytes, 1), device_);
@@ -375,7 +387,7 @@ class TrtEngine final : public InferenceEngine {
       it->second->last_use = ++use_clock_;
       return it->second;
     }
-    if (slots_.size() >= kMaxContexts) {
+    if (slots_.size() >= static_cast<size_t>(max_contexts_)) {
       // Evict the least recently used stream's context. A run still using it keeps it alive
       // through its own shared_ptr until it finishes.
       auto lru = std::min_element(slots_.begin(), slots_.end(),
@@ -433,6 +445,7 @@ class TrtEngine final : public InferenceEngine {
   }
 
   const int device_;
+  const int max_contexts_;
   std::unique_ptr<TrtLogger> logger_;
   std::unique_ptr<nv::IRuntime> runtime_;
   std::unique_ptr<nv::ICudaEngine> engine_;
@@ -532,9 +545,38 @@ std::vector<char> BuildFromOnnx(const EngineLoadOptions& o, const cudaDeviceProp
   }
 #endif
 
+  // Timing cache beside the engine cache: tactic timings are specific to the GPU model, CUDA and
+  // TensorRT versions and the builder flags, so the file name carries the first three and a
+  // mismatching file is ignored (setTimingCache with ignoreMismatch = false).
+  std::unique_ptr<nv::ITimingCache> timing;
+  if (!o.timing_cache_dir.empty()) {
+    std::string gpu = prop.name;
+    for (char& c : gpu) {
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
+    }
+    report->timing_cache_path = o.timing_cache_dir + "/timing-" + gpu + "-sm" + std::to_string(prop.major) +
+                                std::to_string(prop.minor) + "-trt" + std::to_string(NV_TENSORRT_VERSION) + ".cache";
+    std::vector<char> blob;
+    std::ifstream in(report->timing_cache_path, std::ios::binary);
+    if (in) blob.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    timing.reset(config->createTimingCache(blob.data(), blob.size()));
+    if (!timing && !blob.empty()) timing.reset(config->createTimingCache(nullptr, 0));  // unreadable: start afresh
+    if (!timing || !config->setTimingCache(*timing, false)) {
+      report->timing_cache_error = "TensorRT refused the timing cache " + report->timing_cache_path;
+      timing.reset();
+    }
+  }
+
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<nv::IHostMemory> plan(builder->buildSerializedNetwork(*network, *config));
   if (!plan || plan->size() == 0) ThrowTrt("building the engine from " + o.path + " failed", logger, "IBuilder::buildSerializedNetwork");
+  if (timing) {
+    std::unique_ptr<nv::IHostMemory> serialized(timing->serialize());
+    if (serialized && serialized->size() > 0) {
+      const std::string err = WriteFileAtomically(report->timing_cache_path, static_cast<const char*>(serialized->data()), serialized->size());
+      if (!err.empty()) report->timing_cache_error = err;
+    }
+  }
   report->build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const char* bytes = static_cast<const char*>(plan->data());
   return std::vector<char>(bytes, bytes + plan->size());
@@ -556,8 +598,11 @@ std::shared_ptr<InferenceEngine> InferenceEngine::Load(const EngineLoadOptions& 
     throw NativeException("ERR_CUDA_UNAVAILABLE", "no CUDA device: TensorRT engines need an NVIDIA GPU and driver", kOp);
   }
   if (o.device < 0 || o.device >= count) ThrowInvalid("device cuda:" + std::to_string(o.device) + " does not exist (" + std::to_string(count) + " devices)", kOp);
-  // Engines, contexts and streams belong to the device current when they are created.
-  CudaCheck(cudaSetDevice(o.device), "cudaSetDevice");
+  // Engines, contexts and streams belong to the device current when they are created. Through the
+  // ops stream, never a bare cudaSetDevice: FFmpeg's CUDA device is created first, so the primary
+  // context has the flags FFmpeg needs even when an engine loads before any stream
+  // (common/cuda_primary_context.h).
+  cuda::OpsStream(o.device);
   cudaDeviceProp prop{};
   CudaCheck(cudaGetDeviceProperties(&prop, o.device), "cudaGetDeviceProperties");
   report->gpu_name = prop.name;
@@ -624,7 +669,20 @@ std::shared_ptr<InferenceEngine> InferenceEngine::Load(const EngineLoadOptions& 
     io.push_back(std::move(b));
   }
 
-  return std::make_shared<TrtEngine>(o.device, std::move(logger), std::move(runtime), std::move(engine), std::move(io));
+  // Each execution context holds the engine's activation memory: keep only as many as fit.
+  size_t free_bytes = 0, total_bytes = 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+    cudaGetLastError();
+    free_bytes = 0;
+  }
+#if NV_TENSORRT_MAJOR > 10 || (NV_TENSORRT_MAJOR == 10 && NV_TENSORRT_MINOR >= 1)
+  const int64_t per_context = engine->getDeviceMemorySizeV2();
+#else
+  const int64_t per_context = static_cast<int64_t>(engine->getDeviceMemorySize());
+#endif
+  report->max_contexts = free_bytes > 0 ? MaxExecutionContexts(static_cast<int64_t>(free_bytes), per_context) : kMaxExecutionContexts;
+  return std::make_shared<TrtEngine>(o.device, std::move(logger), std::move(runtime), std::move(engine), std::move(io),
+                                     report->max_contexts);
 }
 
 #endif  // TRICKLE_HAVE_TENSORRT

@@ -28,6 +28,10 @@ struct EngineLoadOptions {
   bool onnx = false;           // build from ONNX instead of deserializing
   int device = 0;              // CUDA device ordinal
   std::string cache_path;      // ONNX only: where the built engine is cached ("" = no cache)
+  // ONNX only: folder of TensorRT timing caches ("" = none). The cache of this GPU model, compute
+  // capability and TensorRT version is read before a build and written back after it, so a second
+  // build of any model reuses the layer timings of the first.
+  std::string timing_cache_dir;
   bool fp16 = true;            // ONNX only: allow fp16 kernels where the GPU has fast fp16 (TRT 10)
   size_t workspace_bytes = 0;  // ONNX only: workspace memory pool limit (0 = TensorRT default)
   // ONNX only: shapes for inputs with dynamic dimensions (optimization profile min = opt = max).
@@ -45,6 +49,9 @@ struct EngineLoadReport {
   std::string source;           // "engine" (deserialized file) | "onnx" (built) | "cache" (cached build)
   std::string cache_path;       // where the build was cached, if it was
   std::string cache_error;      // why writing the cache failed (the engine is still usable)
+  std::string timing_cache_path;   // the timing cache used by an ONNX build ("" = none)
+  std::string timing_cache_error;  // why it could not be read or written (the build still works)
+  int max_contexts = 0;            // execution contexts the engine keeps at most (memory-bound)
   std::string precision;        // "fp16" | "fp32" | "strongly-typed" (TensorRT 11: from the model)
   std::string tensorrt_version; // runtime version "10.16.0"
   std::string gpu_name;

@@ -34,6 +34,8 @@ struct StreamEncoderStats {
   double download_ms = 0;
   double mux_ms = 0;
   std::string encoder;            // the encoder actually used
+  std::string encoder_reason;     // why 'auto' did not use NVENC (empty when it did or was not asked)
+  int64_t encoder_held = 0;       // frames sent to the video encoder whose packet has not come out yet
   int width = 0;
   int height = 0;
   std::string last_warning;

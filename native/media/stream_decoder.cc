@@ -1,6 +1,7 @@
 #include "media/stream_decoder.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <vector>
@@ -11,6 +12,9 @@ extern "C" {
 }
 
 #include "common/gpu_driver.h"
+#include "common/gpu_policy.h"
+#include "cuda/cuda_runtime_info.h"
+#include "frame/color_spec.h"
 #include "frame/cuda_device.h"
 #include "media/ts_demuxer.h"
 
@@ -22,6 +26,26 @@ constexpr int kIoBufferSize = 32 * 1024;
 
 int64_t BestPts(const AVFrame* f) {
   return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+}
+
+// Live NVDEC decoders per device, for 'auto' placement across GPUs (common/gpu_policy.h).
+constexpr int kMaxTrackedDevices = 64;
+std::atomic<int> g_live_nvdec[kMaxTrackedDevices];
+
+// What the decoder's device choice depends on, for device `index` (common/gpu_policy.h).
+DecodeDeviceFacts DecodeFactsFor(const GpuDriverInfo& drv, const CudaRuntimeInfo& rt, int index) {
+  DecodeDeviceFacts f;
+  f.driver_loaded = drv.driver_loaded;
+  f.driver_error = drv.driver_error;
+  f.device_count = static_cast<int>(drv.devices.size());
+  if (index >= 0 && index < f.device_count) {
+    const CodecEngineAvailability nvdec = NvdecOn(index);
+    f.nvdec_available = nvdec.available;
+    f.nvdec_reason = nvdec.reason;
+  }
+  f.kernels_usable = rt.kernels_usable && index >= 0 && index < rt.device_count;
+  f.kernels_reason = rt.kernels_usable ? "no such device for the CUDA runtime" : rt.status;
+  return f;
 }
 
 bool IsKeyFrame(const AVFrame* f) {
@@ -42,6 +66,17 @@ struct StreamDecoder::Impl {
   UniqueAVInputFormatContext fmt;
   UniqueAVBufferRef hw_device;
   int hw_device_index = -1;
+  // Decoded pictures are copied out of NVDEC's surfaces into frames of this context (see
+  // DetachFromDecoder); re-fetched when the size or format changes.
+  UniqueAVBufferRef copy_frames;
+  int copy_width = 0, copy_height = 0;
+  AVPixelFormat copy_format = AV_PIX_FMT_NONE;
+  bool chose_cuda = false;      // GetFormat picked AV_PIX_FMT_CUDA at least once
+  std::string nvdec_failure;    // 'cuda:N' could not be served: the stream fails with this reason
+  bool format_checked = false;  // the first picture's pixel format was checked
+  ~Impl() {
+    if (hw_device_index >= 0 && hw_device_index < kMaxTrackedDevices) g_live_nvdec[hw_device_index].fetch_sub(1);
+  }
 
   int video_index = -1;
   int audio_index = -1;
@@ -109,14 +144,33 @@ struct StreamDecoder::Impl {
     auto* impl = static_cast<Impl*>(ctx->opaque);
     AVPixelFormat software = AV_PIX_FMT_NONE;
     for (const AVPixelFormat* p = fmts; *p != AV_PIX_FMT_NONE; ++p) {
-      if (*p == AV_PIX_FMT_CUDA && impl->hw_device) return *p;
+      if (*p == AV_PIX_FMT_CUDA && impl->hw_device) {
+        impl->chose_cuda = true;
+        return *p;
+      }
       const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*p);
       if (software == AV_PIX_FMT_NONE && d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) software = *p;
     }
     if (impl->hw_device) {
+      // FFmpeg offers CUDA only when its NVDEC hwaccel handles the codec, profile and chroma format,
+      // and calls get_format again without it when the hwaccel failed to start (NVDEC caps: size,
+      // level, bit depth; surfaces; sessions). The reason says which of the two happened.
+      const char* sw = av_get_pix_fmt_name(ctx->sw_pix_fmt);
+      const std::string what = std::string(avcodec_get_name(ctx->codec_id)) + " " + std::to_string(ctx->coded_width) + "x" +
+                               std::to_string(ctx->coded_height) + " " + (sw ? sw : "?");
+      const std::string reason =
+          impl->chose_cuda
+              ? "NVDEC could not start a decoder for this stream (" + what +
+                    "): it exceeds what this GPU's NVDEC decodes (size, level, bit depth) or its decode sessions are in use"
+              : "FFmpeg's NVDEC hwaccel does not take this stream (" + what + ")";
+      if (impl->self->options_.device == DecodeDevice::kCuda) {
+        // 'cuda:N' is a promise of NVDEC frames: no silent software fallback.
+        impl->nvdec_failure = reason;
+        return AV_PIX_FMT_NONE;
+      }
       std::lock_guard<std::mutex> lock(impl->self->stats_mu_);
       impl->self->stats_.hardware = false;
-      impl->self->stats_.hw_fallback_reason = "NVDEC does not support this stream; decoding in software";
+      impl->self->stats_.hw_fallback_reason = reason + "; decoding in software";
     }
     return software;
   }
@@ -130,29 +184,60 @@ struct StreamDecoder::Impl {
     const StreamDecoderOptions& o = self->options_;
     if (o.device == DecodeDevice::kCpu || !o.video) return;
     const GpuDriverInfo& drv = ProbeGpuDriver();
-    std::string reason;
-    const int index = o.device == DecodeDevice::kCuda ? o.cuda_index : 0;
-    if (!drv.driver_loaded) reason = drv.driver_error.empty() ? "no NVIDIA driver" : drv.driver_error;
-    else if (index < 0 || index >= static_cast<int>(drv.devices.size())) reason = "no CUDA device " + std::to_string(index);
-    else if (!drv.devices[index].nvdec.available) reason = drv.devices[index].nvdec.reason;
-    if (reason.empty()) {
+    const CudaRuntimeInfo rt = QueryCudaRuntime();
+    int index = o.cuda_index;
+    if (o.device == DecodeDevice::kAuto) {
+      // 'auto': the NVDEC-capable device (CUDA kernels usable too) with the fewest live decoders.
+      std::vector<bool> capable;
+      std::vector<int> live;
+      for (int i = 0; i < static_cast<int>(drv.devices.size()) && i < kMaxTrackedDevices; ++i) {
+        capable.push_back(ChooseDecodeDevice(DecodeRequest::kAuto, i, DecodeFactsFor(drv, rt, i)).use_nvdec);
+        live.push_back(g_live_nvdec[i].load());
+      }
+      const int placed = PlaceOnDevice(capable, live);
+      index = placed >= 0 ? placed : 0;
+    }
+    const DecodeRequest request = o.device == DecodeDevice::kCuda ? DecodeRequest::kCuda : DecodeRequest::kAuto;
+    DecodeDeviceChoice choice = ChooseDecodeDevice(request, index, DecodeFactsFor(drv, rt, index));
+    if (choice.use_nvdec) {
       // The process-wide FFmpeg CUDA device (primary context, device+1 in user_opaque), shared with
       // the tensor ops and NVENC (docs/frames.md, context rule).
       try {
         hw_device = CudaHwDeviceRef(index);
         hw_device_index = index;
+        if (index < kMaxTrackedDevices) g_live_nvdec[index].fetch_add(1);
       } catch (const NativeException& e) {
-        reason = e.error().message;
+        choice.reason = e.error().message;
       }
     }
-    if (!reason.empty()) {
+    if (!hw_device && !choice.reason.empty()) {
       if (o.device == DecodeDevice::kCuda) {
         throw NativeException("ERR_NVDEC_UNAVAILABLE", "NVDEC on cuda:" + std::to_string(index) +
-                                                           " is not available: " + reason,
+                                                           " is not available: " + choice.reason,
                               "nvdec");
       }
-      UpdateStats([&](StreamDecoderStats& s) { s.hw_fallback_reason = reason; });
+      UpdateStats([&](StreamDecoderStats& s) { s.hw_fallback_reason = choice.reason; });
     }
+  }
+
+  // Copies a picture out of NVDEC's surfaces into a CUDA frame of trickle-rt's own pool (one
+  // device-to-device copy, on FFmpeg's stream, ordered before any kernel by the ops-stream rule of
+  // cuda/cuda_ops.h). The decoder's surface is free again at once: frames that JavaScript, queues
+  // or NVENC hold pin no NVDEC surface, so the surface count stays DPB + 2 + kNvdecExtraSurfaces
+  // whatever the frame pool size (common/gpu_policy.h).
+  UniqueAVFrame DetachFromDecoder(AVFrame* decoded) {
+    const auto* hwfc = reinterpret_cast<const AVHWFramesContext*>(decoded->hw_frames_ctx->data);
+    if (!copy_frames || copy_width != decoded->width || copy_height != decoded->height || copy_format != hwfc->sw_format) {
+      copy_frames = CudaHwFramesRef(hw_device_index, decoded->width, decoded->height, hwfc->sw_format);
+      copy_width = decoded->width;
+      copy_height = decoded->height;
+      copy_format = hwfc->sw_format;
+    }
+    UniqueAVFrame copy = MakeAVFrame();
+    ThrowIfAvError(av_hwframe_get_buffer(copy_frames.get(), copy.get(), 0), "ERR_OUT_OF_MEMORY", "av_hwframe_get_buffer");
+    ThrowIfAvError(av_hwframe_transfer_data(copy.get(), decoded, 0), "ERR_CUDA", "av_hwframe_transfer_data");
+    ThrowIfAvError(av_frame_copy_props(copy.get(), decoded), "ERR_OUT_OF_MEMORY", "av_frame_copy_props");
+    return copy;
   }
 
   void OpenInput() {
@@ -229,18 +314,20 @@ struct StreamDecoder::Impl {
     ctx->flags &= ~AV_CODEC_FLAG_OUTPUT_CORRUPT;
     if (hw_device) {
       ctx->hw_device_ctx = av_buffer_ref(hw_device.get());
+      // No silent CPU fallback for 'cuda:N', and a true reason for 'auto' (GetFormat).
       ctx->get_format = &Impl::GetFormat;
-      // Frames held by JS (up to the pool size) must not starve the decoder's surface pool.
-      ctx->extra_hw_frames = self->options_.pool_size + 2;
-    } else {
-      // Slice threads only: frame threading holds back one frame per extra thread (measured with
-      // 2 threads at 30 fps: B4 p50 111 ms with frame threads, 79 ms without), which a live stream
-      // cannot afford. Throughput across streams comes from one decoder thread per stream; slice
-      // threads still help zerolatency (sliced) input.
-      ctx->thread_count = self->options_.threads > 0 ? self->options_.threads
-                                                     : std::min(4, std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
-      ctx->thread_type = FF_THREAD_SLICE;
+      // Pictures are copied out of the decoder's surfaces (DetachFromDecoder): frames held by JS
+      // pin none, so NVDEC's pool stays within its 32-surface limit at any frame pool size.
+      ctx->extra_hw_frames = kNvdecExtraSurfaces;
     }
+    // Slice threads only: frame threading holds back one frame per extra thread (measured with
+    // 2 threads at 30 fps: B4 p50 111 ms with frame threads, 79 ms without), which a live stream
+    // cannot afford. Throughput across streams comes from one decoder thread per stream; slice
+    // threads still help zerolatency (sliced) input. Set with NVDEC too: when FFmpeg falls back to
+    // software for a stream NVDEC cannot take, that decode is threaded like any other.
+    ctx->thread_count = self->options_.threads > 0 ? self->options_.threads
+                                                   : std::min(4, std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+    ctx->thread_type = FF_THREAD_SLICE;
     int ret = avcodec_open2(ctx.get(), codec, nullptr);
     ThrowIfAvError(ret, "ERR_DECODE", "avcodec_open2");
     video_ctx = std::move(ctx);
@@ -300,6 +387,16 @@ struct StreamDecoder::Impl {
       }
       corrupt_seq = INT64_MAX;  // recovered at this keyframe
     }
+    if (!format_checked) {
+      // The stream starts: a format that frames, tensors and the encoder cannot take ends it here,
+      // with the reason, instead of failing every toTensor later.
+      const AVPixelFormat sw = frame->hw_frames_ctx
+                                   ? reinterpret_cast<const AVHWFramesContext*>(frame->hw_frames_ctx->data)->sw_format
+                                   : static_cast<AVPixelFormat>(frame->format);
+      const std::string why = UnsupportedVideoFormatReason(sw);
+      if (!why.empty()) throw NativeException("ERR_UNSUPPORTED_FORMAT", why, "decoder");
+      format_checked = true;
+    }
     frame->pts = BestPts(frame);
     // After a switch from the live MPEG-TS path to libavformat, the replayed start of the input
     // decodes again: what the live path already handed out is not handed out twice.
@@ -317,9 +414,14 @@ struct StreamDecoder::Impl {
       s.height = frame->height;
       if (video_ctx->framerate.num > 0 && video_ctx->framerate.den > 0) s.frame_rate = av_q2d(video_ctx->framerate);
     });
-    UniqueAVFrame owned(av_frame_alloc());
-    if (!owned) throw NativeException("ERR_OUT_OF_MEMORY", "av_frame_alloc failed", "av_frame_alloc");
-    av_frame_move_ref(owned.get(), frame);
+    UniqueAVFrame owned;
+    if (frame->format == AV_PIX_FMT_CUDA) {
+      owned = DetachFromDecoder(frame);
+    } else {
+      owned.reset(av_frame_alloc());
+      if (!owned) throw NativeException("ERR_OUT_OF_MEMORY", "av_frame_alloc failed", "av_frame_alloc");
+      av_frame_move_ref(owned.get(), frame);
+    }
     auto vf = std::make_shared<const VideoFrame>(std::move(owned), video_time_base, std::move(lease));
     return self->sink_->OnVideo(std::move(vf));
   }
@@ -331,6 +433,7 @@ struct StreamDecoder::Impl {
     int ret = avcodec_send_packet(video_ctx.get(), pkt);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     UpdateStats([&](StreamDecoderStats& s) { s.decode_ms += ms; });
+    if (!nvdec_failure.empty()) throw NativeException("ERR_NVDEC_UNAVAILABLE", nvdec_failure, "nvdec");
     if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
       UpdateStats([](StreamDecoderStats& s) { ++s.decode_errors; });
       MarkCorrupt(packet_seq);
@@ -345,6 +448,7 @@ struct StreamDecoder::Impl {
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       UpdateStats([&](StreamDecoderStats& s) { s.decode_ms += ms; });
       if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return true;
+      if (!nvdec_failure.empty()) throw NativeException("ERR_NVDEC_UNAVAILABLE", nvdec_failure, "nvdec");
       if (ret < 0) {
         UpdateStats([](StreamDecoderStats& s) { ++s.decode_errors; });
         MarkCorrupt(packet_seq);
@@ -841,15 +945,11 @@ StreamDecoder::StreamDecoder(const StreamDecoderOptions& options, StreamDecoderS
     : options_(options), sink_(sink), input_(options.max_buffered_bytes),
       pool_(FramePool::Create(std::max(1, options.pool_size))) {
   if (options_.device == DecodeDevice::kCuda) {
-    const GpuDriverInfo& drv = ProbeGpuDriver();
-    std::string reason;
-    if (!drv.driver_loaded) reason = drv.driver_error.empty() ? "no NVIDIA driver" : drv.driver_error;
-    else if (options_.cuda_index < 0 || options_.cuda_index >= static_cast<int>(drv.devices.size()))
-      reason = "no CUDA device " + std::to_string(options_.cuda_index);
-    else if (!drv.devices[options_.cuda_index].nvdec.available) reason = drv.devices[options_.cuda_index].nvdec.reason;
-    if (!reason.empty()) {
+    const DecodeDeviceChoice choice = ChooseDecodeDevice(
+        DecodeRequest::kCuda, options_.cuda_index, DecodeFactsFor(ProbeGpuDriver(), QueryCudaRuntime(), options_.cuda_index));
+    if (choice.error) {
       throw NativeException("ERR_NVDEC_UNAVAILABLE",
-                            "NVDEC on cuda:" + std::to_string(options_.cuda_index) + " is not available: " + reason +
+                            "NVDEC on cuda:" + std::to_string(options_.cuda_index) + " is not available: " + choice.reason +
                                 " (use device 'auto' or 'cpu')",
                             "nvdec");
     }

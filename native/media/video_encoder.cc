@@ -14,6 +14,7 @@ extern "C" {
 }
 
 #include "common/gpu_driver.h"
+#include "common/gpu_policy.h"
 #include "frame/copy_counters.h"
 #include "frame/cuda_device.h"
 #include "media/encoder_timing.h"
@@ -31,8 +32,9 @@ bool NvencAvailable(std::string* reason) {
     return false;
   }
   for (const GpuDeviceInfo& d : drv.devices) {
-    if (d.nvenc.available) return true;
-    *reason = d.nvenc.reason;
+    const CodecEngineAvailability nvenc = NvencOn(d.index);
+    if (nvenc.available) return true;
+    *reason = nvenc.reason;
   }
   if (reason->empty()) *reason = "no CUDA device";
   return false;
@@ -64,14 +66,50 @@ VideoEncoder::~VideoEncoder() = default;
 void VideoEncoder::Open(const VideoFrame& first) {
   if (ctx_) return;
   const bool cuda_frame = first.location() == FrameLocation::kCuda;
-  std::string name = opts_.encoder;
-  std::string why;
-  if (name == "auto") name = (cuda_frame && NvencAvailable(&why)) ? "h264_nvenc" : "libx264";
-  if (name == "h264_nvenc" && !NvencAvailable(&why)) {
-    throw NativeException("ERR_NVENC_UNAVAILABLE", "h264_nvenc is not available: " + why +
-                                                        " (use encoder 'libx264' or 'auto')",
-                          "h264_nvenc");
+  const int width = opts_.width > 0 ? opts_.width : first.width();
+  const int height = opts_.height > 0 ? opts_.height : first.height();
+  if (opts_.encoder != "auto") {
+    std::string why;
+    if (opts_.encoder == "h264_nvenc" && !NvencAvailable(&why)) {
+      throw NativeException("ERR_NVENC_UNAVAILABLE", "h264_nvenc is not available: " + why +
+                                                          " (use encoder 'libx264' or 'auto')",
+                            "h264_nvenc");
+    }
+    OpenCodec(opts_.encoder, first);
+    return;
   }
+  // 'auto': NVENC only for what it takes, on the frame's own GPU (common/gpu_policy.h).
+  NvencInputFacts facts;
+  facts.build_has_nvenc = avcodec_find_encoder_by_name("h264_nvenc") != nullptr;
+  facts.cuda_frame = cuda_frame;
+  facts.sw_format = PixelFormatName(first.pixel_format());
+  facts.width = width;
+  facts.height = height;
+  if (cuda_frame && facts.build_has_nvenc) {
+    const CodecEngineAvailability nvenc = NvencOn(first.device() >= 0 ? first.device() : 0);
+    facts.device_has_nvenc = nvenc.available;
+    facts.device_reason = nvenc.reason;
+  }
+  const NvencChoice choice = ChooseEncoder(facts);
+  if (choice.use_nvenc) {
+    try {
+      OpenCodec("h264_nvenc", first);
+      return;
+    } catch (const NativeException& e) {
+      // A session limit, an unsupported level or size...: libx264 takes over (CUDA frames are then
+      // downloaded once each, counted in downloads), and the reason is reported.
+      report_->Update([&](StreamEncoderStats& s) { s.encoder_reason = "h264_nvenc failed to open: " + e.error().message; });
+      report_->Warn("ERR_NVENC_UNAVAILABLE", "h264_nvenc failed to open (" + e.error().message + "); encoding with libx264", "encoder");
+      OpenCodec("libx264", first);
+      return;
+    }
+  }
+  report_->Update([&](StreamEncoderStats& s) { s.encoder_reason = choice.reason; });
+  OpenCodec("libx264", first);
+}
+
+void VideoEncoder::OpenCodec(const std::string& name, const VideoFrame& first) {
+  const bool cuda_frame = first.location() == FrameLocation::kCuda;
   const AVCodec* codec = avcodec_find_encoder_by_name(name.c_str());
   if (!codec) throw NativeException("ERR_ENCODER_UNAVAILABLE", "encoder " + name + " is not in this FFmpeg build", "avcodec_find_encoder_by_name");
   nvenc_ = name == "h264_nvenc";
@@ -116,6 +154,10 @@ void VideoEncoder::Open(const VideoFrame& first) {
     av_dict_set(&o, "preset", NvencPreset(opts_.preset), 0);
     av_dict_set(&o, "tune", "ll", 0);
     av_dict_set(&o, "zerolatency", "1", 0);
+    // No frames held back for asynchronous output (FFmpeg's default keeps up to 3 in flight, about
+    // 100 ms at 30 fps, each one a CUDA input frame NVENC keeps a reference to): a packet leaves with
+    // its frame. StreamEncoderStats::encoder_held counts what the encoder still holds.
+    av_dict_set(&o, "delay", "0", 0);
     av_dict_set(&o, "forced-idr", "1", 0);
     av_dict_set(&o, "no-scenecut", "1", 0);
     av_dict_set(&o, "profile", opts_.profile.c_str(), 0);
@@ -263,6 +305,7 @@ bool VideoEncoder::Encode(const VideoFrame& frame, bool force_key, const PacketF
   int ret = avcodec_send_frame(ctx_.get(), in.get());
   report_->Update([&](StreamEncoderStats& s) { s.encode_ms += MsSince(t0); });
   ThrowIfAvError(ret, "ERR_ENCODE", "avcodec_send_frame");
+  report_->Update([](StreamEncoderStats& s) { ++s.encoder_held; });
   Drain(out);
   return true;
 }
@@ -278,6 +321,7 @@ void VideoEncoder::Drain(const PacketFn& out) {
     report_->Update([&](StreamEncoderStats& s) {
       ++s.frames_encoded;
       if (key) ++s.keyframes;
+      if (s.encoder_held > 0) --s.encoder_held;
     });
     out(pkt_.get());
     av_packet_unref(pkt_.get());

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "common/ffmpeg_handles.h"
 #include "frame/video_frame.h"
@@ -45,6 +46,7 @@ class VideoEncoder {
   void Flush(const PacketFn& out);
 
  private:
+  void OpenCodec(const std::string& name, const VideoFrame& first);
   int64_t OutputPts(int64_t pts, AVRational tb, bool* retimed);
   UniqueAVFrame PrepareHost(const AVFrame* src);
   UniqueAVFrame Download(const AVFrame* src);

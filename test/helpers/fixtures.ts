@@ -162,6 +162,83 @@ export const FIXTURES = {
     hasAudio: false,
     ffmpegArgs: ['-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=10', '-t', '6', ...h264(5), '-f', 'mpegts'],
   },
+  /** Full-range (yuvj420p) H.264, 160x96, 10 frames, lossless: colour range tests. */
+  fullRange: {
+    file: 'fullrange-yuvj420p-160x96.ts',
+    width: 160,
+    height: 96,
+    fps: 10,
+    frames: 10,
+    hasAudio: false,
+    ffmpegArgs: [
+      '-f', 'lavfi', '-i', 'testsrc2=size=160x96:rate=10', '-t', '1', '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0',
+      '-pix_fmt', 'yuvj420p', '-color_range', 'pc', '-bf', '0', '-f', 'mpegts',
+    ],
+  },
+  /** BT.709-tagged limited-range H.264, 160x96, 10 frames, lossless: colour matrix tests. */
+  bt709: {
+    file: 'bt709-160x96.ts',
+    width: 160,
+    height: 96,
+    fps: 10,
+    frames: 10,
+    hasAudio: false,
+    ffmpegArgs: [
+      '-f', 'lavfi', '-i', 'testsrc2=size=160x96:rate=10', '-t', '1', '-c:v', 'libx264', '-preset', 'veryfast', '-qp', '0',
+      '-pix_fmt', 'yuv420p', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv',
+      '-bf', '0', '-f', 'mpegts',
+    ],
+  },
+  /** 10-bit 4:2:0 HEVC (Main 10: P010 on NVDEC), 64x64, 5 frames: refused at the stream start. */
+  hevcMain10: {
+    file: 'hevc-main10-64x64.ts',
+    width: 64,
+    height: 64,
+    fps: 10,
+    frames: 5,
+    hasAudio: false,
+    ffmpegArgs: [
+      '-f', 'lavfi', '-i', 'testsrc2=size=64x64:rate=10', '-frames:v', '5', '-c:v', 'libx265', '-preset', 'ultrafast',
+      '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p10le', '-f', 'mpegts',
+    ],
+  },
+  /** H.264 High 4:4:4, 64x64, 5 frames: refused at the stream start. */
+  h264Yuv444: {
+    file: 'h264-yuv444p-64x64.ts',
+    width: 64,
+    height: 64,
+    fps: 10,
+    frames: 5,
+    hasAudio: false,
+    ffmpegArgs: ['-f', 'lavfi', '-i', 'testsrc2=size=64x64:rate=10', '-frames:v', '5', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv444p', '-f', 'mpegts'],
+  },
+  /**
+   * A deep DPB: x264 with 16 reference frames and 3 B-frames (pyramid), 640x360, 2 s. Decoded on
+   * NVDEC at the worker's pool size of 24, it needs more than NVDEC's 32 surfaces unless decoded
+   * pictures are copied out of the decoder's surfaces (test/gpu/first-run.test.ts).
+   */
+  deepDpb: {
+    file: 'deep-dpb-640x360-30fps-2s.ts',
+    width: 640,
+    height: 360,
+    fps: 30,
+    frames: 60,
+    hasAudio: false,
+    ffmpegArgs: [
+      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '2', '-c:v', 'libx264', '-preset', 'medium', '-pix_fmt', 'yuv420p',
+      '-g', '30', '-bf', '3', '-x264-params', 'ref=16:b-pyramid=normal:b-adapt=0', '-f', 'mpegts',
+    ],
+  },
+  /** 1 s of 1080p testsrc2 (NVDEC -> toTensor against CPU decode -> toTensor on a GPU). */
+  hd1080: {
+    file: 'testsrc2-1920x1080-30fps-1s.ts',
+    width: 1920,
+    height: 1080,
+    fps: 30,
+    frames: 30,
+    hasAudio: false,
+    ffmpegArgs: ['-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30', '-t', '1', ...h264(30), '-f', 'mpegts'],
+  },
 } satisfies Record<string, VideoFixture>;
 
 export type FixtureName = keyof typeof FIXTURES;

@@ -1,7 +1,7 @@
 /**
  * Plain TypeScript reference implementation of the tensor ops' documented semantics
- * (docs/frames.md), written from the spec, not from the C++/CUDA code: RGB from BT.601 limited
- * range, bilinear with half-pixel centres on a 1/2048 grid, fit modes, normalisation in float32,
+ * (docs/frames.md), written from the spec, not from the C++/CUDA code: RGB from BT.601 or BT.709,
+ * limited or full range (coefficients derived here from Kr/Kb), bilinear with half-pixel centres on a 1/2048 grid, fit modes, normalisation in float32,
  * float16 by round-to-nearest-even, RGB→YUV 4:2:0.
  */
 
@@ -13,30 +13,58 @@ export interface Plane {
 
 const clamp8 = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : v);
 
-/** BT.601 limited range → RGB with 16-bit fixed-point coefficients, rounded. */
-export function yuvToRgb(y: number, u: number, v: number): [number, number, number] {
-  const c = (y - 16) * 76309;
+/** Matrix and range of a YUV picture, as `gpuPolicy.yuvColor` names them. */
+export type YuvColor = 'bt601-limited' | 'bt709-limited' | 'bt601-full' | 'bt709-full';
+
+/**
+ * 16-bit fixed-point Y'CbCr → R'G'B' coefficients from the matrix constants: BT.601 Kr = 0.299,
+ * Kb = 0.114; BT.709 Kr = 0.2126, Kb = 0.0722; limited range scales Y by 255/219 and chroma by
+ * 255/224 (Y offset 16), full range by 1 (offset 0).
+ */
+export function yuvCoefficients(color: YuvColor): { ys: number; crR: number; cbG: number; crG: number; cbB: number; off: number } {
+  const bt709 = color.startsWith('bt709');
+  const full = color.endsWith('full');
+  const kr = bt709 ? 0.2126 : 0.299;
+  const kb = bt709 ? 0.0722 : 0.114;
+  const kg = 1 - kr - kb;
+  const ys = full ? 1 : 255 / 219;
+  const cs = full ? 1 : 255 / 224;
+  const q = (v: number): number => Math.round(v * 65536);
+  return {
+    ys: q(ys),
+    crR: q(2 * (1 - kr) * cs),
+    cbG: q(((2 * kb * (1 - kb)) / kg) * cs),
+    crG: q(((2 * kr * (1 - kr)) / kg) * cs),
+    cbB: q(2 * (1 - kb) * cs),
+    off: full ? 0 : 16,
+  };
+}
+
+/** YUV → RGB with 16-bit fixed-point coefficients, rounded (BT.601 limited range by default). */
+export function yuvToRgb(y: number, u: number, v: number, color: YuvColor = 'bt601-limited'): [number, number, number] {
+  const k = yuvCoefficients(color);
+  const c = (y - k.off) * k.ys;
   const d = u - 128;
   const e = v - 128;
   return [
-    clamp8(Math.floor((c + 104597 * e + 32768) / 65536)),
-    clamp8(Math.floor((c - 25675 * d - 53279 * e + 32768) / 65536)),
-    clamp8(Math.floor((c + 132201 * d + 32768) / 65536)),
+    clamp8(Math.floor((c + k.crR * e + 32768) / 65536)),
+    clamp8(Math.floor((c - k.cbG * d - k.crG * e + 32768) / 65536)),
+    clamp8(Math.floor((c + k.cbB * d + 32768) / 65536)),
   ];
 }
 
-export function pixelRgb(fmt: Fmt, planes: Plane[], x: number, y: number): [number, number, number] {
+export function pixelRgb(fmt: Fmt, planes: Plane[], x: number, y: number, color: YuvColor = 'bt601-limited'): [number, number, number] {
   const [p0, p1, p2] = planes as [Plane, Plane?, Plane?];
   switch (fmt) {
     case 'nv12': {
       const cx = Math.floor(x / 2) * 2;
       const cy = Math.floor(y / 2);
-      return yuvToRgb(p0.data[y * p0.stride + x]!, p1!.data[cy * p1!.stride + cx]!, p1!.data[cy * p1!.stride + cx + 1]!);
+      return yuvToRgb(p0.data[y * p0.stride + x]!, p1!.data[cy * p1!.stride + cx]!, p1!.data[cy * p1!.stride + cx + 1]!, color);
     }
     case 'yuv420p': {
       const cx = Math.floor(x / 2);
       const cy = Math.floor(y / 2);
-      return yuvToRgb(p0.data[y * p0.stride + x]!, p1!.data[cy * p1!.stride + cx]!, p2!.data[cy * p2!.stride + cx]!);
+      return yuvToRgb(p0.data[y * p0.stride + x]!, p1!.data[cy * p1!.stride + cx]!, p2!.data[cy * p2!.stride + cx]!, color);
     }
     case 'rgb24':
     case 'rgba': {
@@ -92,6 +120,8 @@ export interface RefToTensor {
   mean?: [number, number, number];
   std?: [number, number, number];
   pad?: [number, number, number];
+  /** Matrix and range of a YUV source (default BT.601 limited). */
+  color?: YuvColor;
 }
 
 const K = 2048;
@@ -144,10 +174,10 @@ export function refToTensor(fmt: Fmt, planes: Plane[], sw: number, sh: number, o
       } else {
         const [x0, x1, fx] = axis(x, ox, cw, rx, rw, sw);
         const [y0, y1, fy] = axis(y, oy, ch, ry, rh, sh);
-        const a = pixelRgb(fmt, planes, x0, y0);
-        const b = pixelRgb(fmt, planes, x1, y0);
-        const c = pixelRgb(fmt, planes, x0, y1);
-        const d = pixelRgb(fmt, planes, x1, y1);
+        const a = pixelRgb(fmt, planes, x0, y0, o.color);
+        const b = pixelRgb(fmt, planes, x1, y0, o.color);
+        const c = pixelRgb(fmt, planes, x0, y1, o.color);
+        const d = pixelRgb(fmt, planes, x1, y1, o.color);
         rgb = [0, 1, 2].map((i) => {
           const v = a[i]! * (K - fx) * (K - fy) + b[i]! * fx * (K - fy) + c[i]! * (K - fx) * fy + d[i]! * fx * fy;
           return Math.floor((v + 2 ** 21) / 2 ** 22);

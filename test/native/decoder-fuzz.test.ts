@@ -19,7 +19,7 @@ const STREAMS = Number(process.env['TRICKLE_FUZZ_STREAMS'] ?? 60);
 const SEGMENTS_PER_STREAM = 40;
 const SEED = Number(process.env['TRICKLE_FUZZ_SEED'] ?? 20261121);
 
-const KNOWN_CODES = new Set(['ERR_DEMUX', 'ERR_DECODE', 'ERR_NO_VIDEO_STREAM', 'ERR_DECODER_UNAVAILABLE', 'ERR_OUT_OF_MEMORY']);
+const KNOWN_CODES = new Set(['ERR_DEMUX', 'ERR_DECODE', 'ERR_NO_VIDEO_STREAM', 'ERR_DECODER_UNAVAILABLE', 'ERR_UNSUPPORTED_FORMAT', 'ERR_OUT_OF_MEMORY']);
 
 describe('Decoder fuzz (mutated MPEG-TS segments)', () => {
   it(`survives ${STREAMS * SEGMENTS_PER_STREAM} mutated segments and recovers on intact ones`, async () => {

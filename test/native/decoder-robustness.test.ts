@@ -52,7 +52,7 @@ async function run(pieces: Buffer[], options: ConstructorParameters<typeof Decod
 /** pts of the fixture's first frame, from ffprobe (the oracle). */
 const FIRST_PTS = ffprobeVideoFrames(fixturePath('pattern'))[0]!.pts;
 
-const KNOWN_CODES = ['ERR_DEMUX', 'ERR_DECODE', 'ERR_NO_VIDEO_STREAM', 'ERR_DECODER_UNAVAILABLE'];
+const KNOWN_CODES = ['ERR_DEMUX', 'ERR_DECODE', 'ERR_NO_VIDEO_STREAM', 'ERR_DECODER_UNAVAILABLE', 'ERR_UNSUPPORTED_FORMAT'];
 
 describe('Decoder robustness (bad input never crashes; recovery at the next keyframe)', () => {
   const segments = splitAtKeyframes(readFileSync(fixturePath('pattern')));
