@@ -117,6 +117,24 @@ void Memcpy2DAsync(void* dst, size_t dst_pitch, const void* src, size_t src_pitc
 
 void CheckLaunch(int err, const char* op) { Check(static_cast<cudaError_t>(err), op); }
 
+void* HostAllocPinned(size_t bytes, int device) noexcept {
+  try {
+    OpsStream(device);
+  } catch (...) {
+    return nullptr;
+  }
+  void* p = nullptr;
+  if (cudaHostAlloc(&p, bytes, cudaHostAllocPortable) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return p;
+}
+
+void FreePinned(void* ptr) noexcept {
+  if (ptr) cudaFreeHost(ptr);
+}
+
 #else  // !TRICKLE_HAVE_CUDA
 
 namespace {
@@ -137,6 +155,8 @@ void StreamWaitEvent(void*, void*) { Unavailable("cudaStreamWaitEvent"); }
 void MemcpyAsync(void*, const void*, size_t, CopyDir, void*) { Unavailable("cudaMemcpyAsync"); }
 void Memcpy2DAsync(void*, size_t, const void*, size_t, size_t, size_t, CopyDir, void*) { Unavailable("cudaMemcpy2DAsync"); }
 void CheckLaunch(int, const char* op) { Unavailable(op); }
+void* HostAllocPinned(size_t, int) noexcept { return nullptr; }
+void FreePinned(void*) noexcept {}
 
 #endif
 

@@ -38,6 +38,12 @@ void StreamWaitEvent(void* stream, void* event);
 void MemcpyAsync(void* dst, const void* src, size_t bytes, CopyDir dir, void* stream);
 void Memcpy2DAsync(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width_bytes, size_t rows,
                    CopyDir dir, void* stream);
+// Page-locked host memory for device -> host copies (a DMA straight into it, no staging), portable
+// across contexts. Makes `device` ready first (OpsStream), so the allocation never activates a
+// primary context with other flags than FFmpeg's. nullptr when it cannot be had (CUDA-off build,
+// no device, out of pinned memory): callers fall back to pageable memory.
+void* HostAllocPinned(size_t bytes, int device) noexcept;
+void FreePinned(void* ptr) noexcept;
 // Throws NativeException ERR_CUDA for a non-zero cudaError_t from a launcher in kernels.h.
 void CheckLaunch(int err, const char* op);
 

@@ -7,6 +7,7 @@
 #include "cuda/kernels.h"
 #include "frame/color_spec.h"
 #include "frame/copy_counters.h"
+#include "frame/pinned_host_frame.h"
 #include "frame/cuda_device.h"
 
 extern "C" {
@@ -185,11 +186,9 @@ VideoFramePtr DownloadFrame(const VideoFrame& frame) {
     ThrowIfAvError(av_frame_ref(f.get(), frame.av_frame()), "ERR_OUT_OF_MEMORY", "av_frame_ref");
     return std::make_shared<const VideoFrame>(std::move(f), frame.time_base(), frame.lease());
   }
-  UniqueAVFrame f = MakeAVFrame();
-  f->format = frame.pixel_format();
-  f->width = frame.width();
-  f->height = frame.height();
-  ThrowIfAvError(av_frame_get_buffer(f.get(), 0), "ERR_OUT_OF_MEMORY", "av_frame_get_buffer");
+  // Into pinned host memory from a reused pool (frame/pinned_host_frame.h): one DMA, no staging.
+  UniqueAVFrame f = AllocatePinnedHostAVFrame(frame.width(), frame.height(), frame.pixel_format(),
+                                              frame.device() >= 0 ? frame.device() : 0);
   // Synchronous on FFmpeg's (legacy default) stream, which waits for the ops stream's prior work.
   ThrowIfAvError(av_hwframe_transfer_data(f.get(), frame.av_frame(), 0), "ERR_CUDA", "av_hwframe_transfer_data");
   CopyProps(f.get(), frame);

@@ -17,6 +17,7 @@ extern "C" {
 #include "common/gpu_policy.h"
 #include "frame/copy_counters.h"
 #include "frame/cuda_device.h"
+#include "frame/pinned_host_frame.h"
 #include "media/encoder_timing.h"
 
 namespace trickle {
@@ -247,14 +248,14 @@ UniqueAVFrame VideoEncoder::PrepareHost(const AVFrame* src) {
   return f;
 }
 
-UniqueAVFrame VideoEncoder::Download(const AVFrame* src) {
+UniqueAVFrame VideoEncoder::Download(const AVFrame* src, int device) {
   const auto t0 = std::chrono::steady_clock::now();
-  av_frame_unref(downloaded_.get());
-  int ret = av_hwframe_transfer_data(downloaded_.get(), src, 0);
+  // Into a pinned host frame from a reused pool (frame/pinned_host_frame.h): one DMA per frame.
+  const auto* hwfc = reinterpret_cast<const AVHWFramesContext*>(src->hw_frames_ctx->data);
+  UniqueAVFrame f = AllocatePinnedHostAVFrame(src->width, src->height, hwfc->sw_format, device);
+  int ret = av_hwframe_transfer_data(f.get(), src, 0);
   ThrowIfAvError(ret, "ERR_CUDA", "av_hwframe_transfer_data");
-  downloaded_->width = src->width;
-  downloaded_->height = src->height;
-  const int bytes = av_image_get_buffer_size(static_cast<AVPixelFormat>(downloaded_->format), src->width, src->height, 1);
+  const int bytes = av_image_get_buffer_size(hwfc->sw_format, src->width, src->height, 1);
   const double ms = MsSince(t0);
   CountCopy(CopyKind::kDeviceToHost, static_cast<size_t>(std::max(0, bytes)));
   report_->Update([&](StreamEncoderStats& s) {
@@ -262,8 +263,6 @@ UniqueAVFrame VideoEncoder::Download(const AVFrame* src) {
     s.download_bytes += std::max(0, bytes);
     s.download_ms += ms;
   });
-  UniqueAVFrame f(av_frame_alloc());
-  av_frame_move_ref(f.get(), downloaded_.get());
   return f;
 }
 
@@ -281,7 +280,7 @@ bool VideoEncoder::Encode(const VideoFrame& frame, bool force_key, const PacketF
       }
       in.reset(av_frame_clone(frame.av_frame()));
     } else {
-      UniqueAVFrame host = Download(frame.av_frame());
+      UniqueAVFrame host = Download(frame.av_frame(), frame.device() >= 0 ? frame.device() : 0);
       in = PrepareHost(host.get());
     }
   } else {

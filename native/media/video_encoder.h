@@ -49,7 +49,7 @@ class VideoEncoder {
   void OpenCodec(const std::string& name, const VideoFrame& first);
   int64_t OutputPts(int64_t pts, AVRational tb, bool* retimed);
   UniqueAVFrame PrepareHost(const AVFrame* src);
-  UniqueAVFrame Download(const AVFrame* src);
+  UniqueAVFrame Download(const AVFrame* src, int device);
   void Drain(const PacketFn& out);
 
   struct SwsDeleter {
@@ -63,7 +63,6 @@ class VideoEncoder {
   AVPixelFormat enc_sw_format_ = AV_PIX_FMT_YUV420P;  // host pixel format the encoder takes
   std::unique_ptr<SwsContext, SwsDeleter> sws_;
   UniqueAVFrame scaled_ = MakeAVFrame();     // reused conversion target
-  UniqueAVFrame downloaded_ = MakeAVFrame(); // reused device->host target
   UniqueAVPacket pkt_ = MakeAVPacket();
   int64_t last_video_pts_ = AV_NOPTS_VALUE;  // output time base (90 kHz)
   int64_t pts_offset_ = 0;                    // added to input pts (re-timing after a backward jump)
