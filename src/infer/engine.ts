@@ -7,7 +7,7 @@ import { callNative } from '../native/call';
 import { Tensor, tensorFromHandle, tensorHandle } from '../media/tensor';
 import { OwnedHandle } from '../media/owned-handle';
 import { native, type NativeEngine, type NativeEngineIo, type NativeEngineReport, type NativeEngineStats } from '../native/addon';
-import { defaultEngineCacheDir, engineCacheKey, engineCachePath, sha256File } from './engine-cache';
+import { defaultEngineCacheDir, engineCacheKey, engineCachePath, onnxExternalDataHashes, sha256File } from './engine-cache';
 
 /** Element types an engine's inputs and outputs may have (those of {@link Tensor}). */
 export type EngineDType = 'uint8' | 'float16' | 'float32';
@@ -51,6 +51,12 @@ export interface EngineLoadInfo {
   readonly cachePath?: string;
   /** Why the build could not be written to the cache (the engine still works). */
   readonly cacheError?: string;
+  /** ONNX builds: the TensorRT timing cache read and updated (beside the engine cache). */
+  readonly timingCachePath?: string;
+  /** Why the timing cache could not be used or written (the build still works). */
+  readonly timingCacheError?: string;
+  /** Execution contexts (one per stream) the engine keeps at most: as many as fit in memory, 1..8. */
+  readonly maxContexts?: number;
   /** `'fp16'`/`'fp32'` (TensorRT 10 builds), `'strongly-typed'` (TensorRT 11 builds), `'engine'` (deserialized). */
   readonly precision: string;
   readonly tensorrtVersion: string;
@@ -149,6 +155,7 @@ export class Engine implements Disposable {
     if (onnx && opts.cacheDir !== false) {
       const key = engineCacheKey({
         modelSha256: await sha256File(file),
+        externalData: await onnxExternalDataHashes(file),
         gpu: gpu.name,
         computeCapability: gpu.computeCapability,
         tensorrtVersion: caps.tensorrt.version ?? 'unknown',
@@ -165,7 +172,7 @@ export class Engine implements Disposable {
         path: file,
         onnx,
         device: opts.device,
-        ...(cachePath !== undefined ? { cachePath } : {}),
+        ...(cachePath !== undefined ? { cachePath, timingCacheDir: opts.cacheDir as string } : {}),
         fp16: opts.fp16,
         workspaceBytes: opts.workspaceBytes,
         inputShapes: opts.inputShapes,
@@ -285,6 +292,9 @@ function toLoadInfo(r: NativeEngineReport): EngineLoadInfo {
     source: r.source,
     ...(r.cachePath !== undefined ? { cachePath: r.cachePath } : {}),
     ...(r.cacheError !== undefined ? { cacheError: r.cacheError } : {}),
+    ...(r.timingCachePath !== undefined ? { timingCachePath: r.timingCachePath } : {}),
+    ...(r.timingCacheError !== undefined ? { timingCacheError: r.timingCacheError } : {}),
+    ...(r.maxContexts !== undefined ? { maxContexts: r.maxContexts } : {}),
     precision: r.precision,
     tensorrtVersion: r.tensorrtVersion,
     gpu: r.gpu,

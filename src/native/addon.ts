@@ -43,7 +43,16 @@ export interface NativeCapabilities {
     encoders: Record<'libx264' | 'h264_nvenc' | 'aac' | 'libopus', boolean>;
     decoders: Record<'h264' | 'hevc' | 'aac' | 'opus', boolean>;
   };
-  cuda: { compiled: boolean; runtimeVersion: number; status: string; architectures?: string };
+  cuda: {
+    compiled: boolean;
+    runtimeVersion: number;
+    status: string;
+    architectures?: string;
+    /** This build's CUDA kernels can run here (runtime initialised, a device). */
+    kernelsUsable: boolean;
+    /** The driver the linked CUDA runtime needs (CUDA 13: driver API 13000, the R580 branch). */
+    minDriver?: { driverApi: number; branch: string };
+  };
   driver: { loaded: boolean; version: number; reason?: string };
   devices: NativeGpuDevice[];
   nvdec: NativeAvailability;
@@ -224,6 +233,11 @@ export interface NativeEngineReport {
   source: 'engine' | 'onnx' | 'cache';
   cachePath?: string;
   cacheError?: string;
+  /** The TensorRT timing cache an ONNX build read and updated, and why it could not, if so. */
+  timingCachePath?: string;
+  timingCacheError?: string;
+  /** Execution contexts the engine keeps at most (bounded by free device memory, 1..8). */
+  maxContexts?: number;
   precision: string;
   tensorrtVersion: string;
   gpu: string;
@@ -249,6 +263,8 @@ export interface NativeEngineLoadOptions {
   onnx: boolean;
   device: number;
   cachePath?: string;
+  /** Folder of TensorRT timing caches (ONNX builds). */
+  timingCacheDir?: string;
   fp16: boolean;
   workspaceBytes: number;
   inputShapes: Record<string, number[]>;
@@ -377,10 +393,51 @@ export interface NativeEncoderStats {
   downloadMs: number;
   muxMs: number;
   encoder: string | null;
+  /** Why `encoder: 'auto'` did not use NVENC (absent when it did or was not asked). */
+  encoderReason?: string;
+  /** Frames sent to the video encoder whose packet has not come out yet. */
+  encoderHeld: number;
   width: number;
   height: number;
   lastWarning?: string;
   queued: number;
+}
+
+/** Facts the decoder's device choice depends on (gpuPolicy.chooseDecodeDevice). */
+export interface NativeDecodeFacts {
+  driverLoaded: boolean;
+  driverError: string;
+  deviceCount: number;
+  nvdecAvailable: boolean;
+  nvdecReason: string;
+  kernelsUsable: boolean;
+  kernelsReason: string;
+}
+
+/** Facts the encoder's choice depends on (gpuPolicy.chooseEncoder). */
+export interface NativeEncoderFacts {
+  cudaFrame: boolean;
+  swFormat: string;
+  width: number;
+  height: number;
+  deviceHasNvenc: boolean;
+  deviceReason: string;
+  buildHasNvenc: boolean;
+}
+
+/** The GPU paths' decisions as pure functions (native/common/gpu_policy.h, frame/color_spec.h). */
+export interface NativeGpuPolicy {
+  decidePrimaryContext(active: boolean, flags: number): 'use' | 'set-flags' | 'incompatible';
+  driverFloor(runtimeVersion: number): { runtimeVersion: number; minDriverApi: number; branch: string };
+  driverRunsRuntime(driverApiVersion: number, runtimeVersion: number): boolean;
+  chooseDecodeDevice(request: 'auto' | 'cpu' | 'cuda', index: number, facts: NativeDecodeFacts): { useNvdec: boolean; error: boolean; reason: string };
+  placeOnDevice(capable: boolean[], liveDecoders: number[]): number;
+  nvdecSurfaces(dpbFrames: number): { surfaces: number; fits: boolean; limit: number };
+  chooseEncoder(facts: NativeEncoderFacts): { useNvenc: boolean; reason: string };
+  /** FFmpeg names: colorspace 'bt709', range 'pc' | 'tv', format 'yuvj420p'. */
+  yuvColor(tags: { colorspace?: string; range?: string; format?: string }): 'bt601-limited' | 'bt709-limited' | 'bt601-full' | 'bt709-full';
+  unsupportedFormatReason(pixelFormat: string): string;
+  maxExecutionContexts(freeBytes: number, perContextBytes: number): number;
 }
 
 export type NativeEncoderEvent =
@@ -435,6 +492,13 @@ export interface NativeAddon {
   // ---- media pipeline (media helper) ----
   Decoder: new (options: NativeDecoderOptions, onEvent: (...event: NativeDecoderEvent) => void) => NativeDecoder;
   Encoder: new (options: NativeEncoderOptions, onEvent: (...event: NativeEncoderEvent) => void) => NativeEncoder;
+  /** Cancels and joins every running decoder and encoder of this thread; returns how many. */
+  stopPipelines(): number;
+  /** Decoders and encoders of this thread whose native thread is running. */
+  pipelineCount(): number;
+
+  // ---- GPU policy (tests, diagnostics) ----
+  gpuPolicy: NativeGpuPolicy;
 }
 
 // ---- loader ----------------------------------------------------------------------------------------
@@ -531,7 +595,15 @@ let loaded: { addon: NativeAddon; path: string } | undefined;
 
 /** The loaded native addon (loaded on first call). */
 export function native(): NativeAddon {
-  loaded ??= loadNativeAddon();
+  if (!loaded) {
+    loaded = loadNativeAddon();
+    // process.exit() runs no env cleanup hook on the main thread: it goes to exit(), whose handlers
+    // unload the CUDA runtime while a decode or encode thread may be inside NVDEC/NVENC. The 'exit'
+    // event comes first, synchronously: stop and join every pipeline there. Registered when the
+    // addon loads, so it runs before exit listeners added later.
+    const addon = loaded.addon;
+    process.once('exit', () => addon.stopPipelines());
+  }
   return loaded.addon;
 }
 

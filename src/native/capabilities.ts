@@ -9,6 +9,28 @@ export interface Capabilities extends NativeCapabilities {
   node: string;
   platform: string;
   addon: string;
+  /**
+   * The NVIDIA driver this build's CUDA kernels need, whether this machine's driver meets it, and
+   * why (absent in a build without CUDA).
+   */
+  driverFloor?: { needs: string; driverApi: number; thisDriverApi: number; met: boolean; why: string };
+}
+
+function driverFloor(caps: NativeCapabilities): Capabilities['driverFloor'] {
+  const floor = caps.cuda.minDriver;
+  if (!caps.cuda.compiled || !floor) return undefined;
+  const v = (n: number): string => `${Math.floor(n / 1000)}.${Math.floor((n % 1000) / 10)}`;
+  return {
+    needs: floor.branch,
+    driverApi: floor.driverApi,
+    thisDriverApi: caps.driver.version,
+    met: caps.driver.loaded && caps.driver.version >= floor.driverApi,
+    why:
+      `this build links the CUDA ${v(caps.cuda.runtimeVersion)} runtime statically; a CUDA runtime of major version ` +
+      `${Math.floor(caps.cuda.runtimeVersion / 1000)} runs only on drivers whose CUDA driver API is ${v(floor.driverApi)} or newer ` +
+      `(NVIDIA's minor version compatibility rule). Older drivers still decode (NVDEC) and encode (NVENC), but the ` +
+      `CUDA kernels and TensorRT cannot run, so device 'auto' decodes on the CPU there`,
+  };
 }
 
 /** The package version from package.json. */
@@ -34,5 +56,6 @@ export function capabilities(): Capabilities {
     platform: `${process.platform}-${process.arch}`,
     addon: nativeAddonPath(),
     ...caps,
+    ...(driverFloor(caps) ? { driverFloor: driverFloor(caps) } : {}),
   };
 }

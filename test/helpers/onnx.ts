@@ -26,6 +26,8 @@ export interface OnnxInitializer {
   name: string;
   dims: number[];
   floats: number[];
+  /** Store the data in an external file instead (TensorProto.external_data, data_location EXTERNAL). */
+  external?: { location: string; offset?: number; length?: number };
 }
 
 export interface OnnxGraph {
@@ -84,8 +86,18 @@ function node(n: OnnxNode, index: number): number[] {
 function initializer(t: OnnxInitializer): number[] {
   const raw = Buffer.alloc(t.floats.length * 4);
   t.floats.forEach((f, i) => raw.writeFloatLE(f, i * 4));
-  // TensorProto: dims = 1 (repeated int64), data_type = 2, name = 8, raw_data = 9.
-  return [...t.dims.flatMap((d) => int(1, d)), ...int(2, OnnxType.FLOAT), ...str(8, t.name), ...bytes(9, raw)];
+  // TensorProto: dims = 1 (repeated int64), data_type = 2, name = 8, raw_data = 9,
+  // external_data = 13 (StringStringEntryProto: key = 1, value = 2), data_location = 14 (1 = EXTERNAL).
+  const head = [...t.dims.flatMap((d) => int(1, d)), ...int(2, OnnxType.FLOAT), ...str(8, t.name)];
+  if (!t.external) return [...head, ...bytes(9, raw)];
+  const entry = (k: string, v: string): number[] => bytes(13, [...str(1, k), ...str(2, v)]);
+  return [
+    ...head,
+    ...entry('location', t.external.location),
+    ...(t.external.offset !== undefined ? entry('offset', String(t.external.offset)) : []),
+    ...entry('length', String(t.external.length ?? raw.length)),
+    ...int(14, 1),
+  ];
 }
 
 /** Serializes a single-graph model (ir_version 8, default-domain opset, 13 unless given). */

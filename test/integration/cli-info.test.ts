@@ -15,7 +15,9 @@ describe('trickle-rt CLI', () => {
       version: string;
       node: string;
       ffmpeg: { libavcodec: string };
-      cuda: { compiled: boolean };
+      cuda: { compiled: boolean; runtimeVersion: number; kernelsUsable: boolean };
+      driver: { loaded: boolean; version: number };
+      driverFloor?: { needs: string; driverApi: number; thisDriverApi: number; met: boolean; why: string };
       devices: unknown[];
       nvdec: { available: boolean };
       nvenc: { available: boolean };
@@ -28,6 +30,17 @@ describe('trickle-rt CLI', () => {
     expect(Array.isArray(info.devices)).toBe(true);
     expect(typeof info.nvdec.available).toBe('boolean');
     expect(typeof info.tensorrt.available).toBe('boolean');
+    // the driver this build's CUDA kernels need, and why, whenever CUDA is compiled in
+    if (info.cuda.compiled) {
+      const major = Math.floor(info.cuda.runtimeVersion / 1000);
+      expect(info.driverFloor).toMatchObject({ driverApi: major * 1000, thisDriverApi: info.driver.version });
+      expect(info.driverFloor!.needs).toBe(major >= 13 ? 'R580 (580.65.06 or newer)' : info.driverFloor!.needs);
+      expect(info.driverFloor!.why).toContain(`CUDA ${major}.`);
+      expect(info.driverFloor!.met).toBe(info.driver.loaded && info.driver.version >= major * 1000);
+      if (!info.driverFloor!.met) expect(info.cuda.kernelsUsable).toBe(false);
+    } else {
+      expect(info.driverFloor).toBeUndefined();
+    }
   });
 
   it('lists commands on help and rejects unknown ones with exit code 2', () => {

@@ -8,9 +8,12 @@ import {
   defaultEngineCacheDir,
   engineCacheKey,
   engineCachePath,
+  onnxExternalDataFiles,
+  onnxExternalDataHashes,
   sha256File,
   type EngineCacheKeyParts,
 } from '../../src/infer/engine-cache';
+import { OnnxType, onnxModel, scaleBiasModel } from '../helpers/onnx';
 
 const base: EngineCacheKeyParts = {
   modelSha256: 'a'.repeat(64),
@@ -66,6 +69,45 @@ describe('engine cache key', () => {
       const bytes = Buffer.from('not really onnx, but bytes');
       writeFileSync(join(dir, 'm.onnx'), bytes);
       expect(await sha256File(join(dir, 'm.onnx'))).toBe(createHash('sha256').update(bytes).digest('hex'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('engine cache key: ONNX external data', () => {
+  const withExternal = (locations: string[]): Buffer =>
+    onnxModel({
+      inputs: [{ name: 'input', elemType: OnnxType.FLOAT, shape: [1, 4] }],
+      outputs: [{ name: 'output', elemType: OnnxType.FLOAT, shape: [1, 4] }],
+      initializers: locations.map((location, i) => ({ name: `w${i}`, dims: [1, 4], floats: [1, 2, 3, 4], external: { location } })),
+      nodes: [{ opType: 'Add', inputs: ['input', 'w0'], outputs: ['output'] }],
+    });
+
+  it('finds every external-data location of a model, and none in an inline one', () => {
+    expect(onnxExternalDataFiles(withExternal(['weights.bin', 'more/extra.bin', 'weights.bin']))).toEqual(['more/extra.bin', 'weights.bin']);
+    expect(onnxExternalDataFiles(scaleBiasModel([1, 4], 2, 1))).toEqual([]);
+    expect(() => onnxExternalDataFiles(Buffer.from([0x3a, 0x20, 0x01]))).toThrow(/runs past/);
+  });
+
+  it('hashes the referenced files: changed weights change the key; missing or escaping files are ERR_INVALID_ARG', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trickle-onnx-ext-'));
+    try {
+      const model = join(dir, 'model.onnx');
+      writeFileSync(model, withExternal(['weights.bin']));
+      writeFileSync(join(dir, 'weights.bin'), Buffer.from('first weights'));
+      const first = await onnxExternalDataHashes(model);
+      expect(first).toEqual([{ location: 'weights.bin', sha256: createHash('sha256').update('first weights').digest('hex') }]);
+      writeFileSync(join(dir, 'weights.bin'), Buffer.from('other weights'));
+      const second = await onnxExternalDataHashes(model);
+      expect(engineCacheKey({ ...base, externalData: second })).not.toBe(engineCacheKey({ ...base, externalData: first }));
+      // a model without external data keeps the key it had before external data were hashed
+      expect(engineCacheKey({ ...base, externalData: [] })).toBe(engineCacheKey(base));
+
+      rmSync(join(dir, 'weights.bin'));
+      await expect(onnxExternalDataHashes(model)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG', message: expect.stringMatching(/missing external data .*weights\.bin/) as unknown as string });
+      writeFileSync(model, withExternal(['../outside.bin']));
+      await expect(onnxExternalDataHashes(model)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
