@@ -28,7 +28,7 @@ GPU_TESTS="test/gpu/cuda-selftest.test.ts test/gpu/media-nvdec-nvenc.test.ts tes
 NATIVE_TESTS="test/native/capabilities.test.ts test/native/gpu-policy.test.ts test/native/decoder.test.ts
 test/native/decoder-robustness.test.ts test/native/encoder.test.ts test/native/tensor-ops.test.ts
 test/native/tensor-colour.test.ts test/native/frame-lifecycle.test.ts test/native/frame-audio.test.ts
-test/native/process-exit.test.ts test/integration/pipeline.test.ts test/integration/cli-info.test.ts"
+test/native/process-exit.test.ts test/native/encoder-fallback.test.ts test/integration/pipeline.test.ts test/integration/cli-info.test.ts"
 TENSORRT_TESTS="test/gpu/engine.test.ts test/native/engine.test.ts test/native/engine-run.test.ts"
 # compute-sanitizer runs these (the CUDA kernels and the CUDA self-test).
 SANITIZER_TESTS="test/gpu/tensor-kernels.test.ts test/gpu/cuda-selftest.test.ts"

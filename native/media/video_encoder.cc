@@ -13,6 +13,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include "common/fault_injection.h"
 #include "common/gpu_driver.h"
 #include "common/gpu_policy.h"
 #include "frame/copy_counters.h"
@@ -91,9 +92,13 @@ void VideoEncoder::Open(const VideoFrame& first) {
     facts.device_has_nvenc = nvenc.available;
     facts.device_reason = nvenc.reason;
   }
-  const NvencChoice choice = ChooseEncoder(facts);
+  const bool inject_open_failure = FaultInjected("nvenc-open-fails");
+  const NvencChoice choice = inject_open_failure ? NvencChoice{true, ""} : ChooseEncoder(facts);
   if (choice.use_nvenc) {
     try {
+      if (inject_open_failure) {
+        throw NativeException("ERR_NVENC_UNAVAILABLE", "avcodec_open2(h264_nvenc) failed: injected failure (TRICKLE_RT_INJECT)", "avcodec_open2");
+      }
       OpenCodec("h264_nvenc", first);
       return;
     } catch (const NativeException& e) {

@@ -248,7 +248,7 @@ export interface NativeEngineReport {
 /** Counters of one engine (public as `EngineStats`). */
 export interface NativeEngineStats {
   runs: number;
-  /** Execution contexts alive (one per CUDA stream used, at most 8, least recently used evicted). */
+  /** Execution contexts alive (one per CUDA stream used, at most `info.maxContexts`, least recently used evicted). */
   contexts: number;
   /** Host (CPU) tensors uploaded to the device by run(): stays 0 on the zero-copy path. */
   hostUploads: number;
