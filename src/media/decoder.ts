@@ -20,8 +20,12 @@ export type DecoderDevice = 'auto' | 'cpu' | `cuda:${number}`;
 export interface DecoderOptions {
   /**
    * `'auto'` (default): NVDEC with frames kept in CUDA memory when an NVIDIA driver with NVDEC is
-   * present, software decoding otherwise. `'cpu'`: always software. `'cuda:N'`: NVDEC on device N;
-   * the constructor throws `ERR_NVDEC_UNAVAILABLE` when it is not there.
+   * present and this build's CUDA kernels can run there (driver new enough), on the GPU with the
+   * fewest live NVDEC decoders; software decoding otherwise, with the reason in
+   * `stats().hardwareFallbackReason`. `'cpu'`: always software. `'cuda:N'`: NVDEC on device N, never
+   * a silent software fallback: the constructor throws `ERR_NVDEC_UNAVAILABLE` when it is not there,
+   * and a stream NVDEC cannot take ends with `ERR_NVDEC_UNAVAILABLE`. Video that is not 8-bit 4:2:0
+   * ends at its first frame with `ERR_UNSUPPORTED_FORMAT`.
    */
   device?: DecoderDevice;
   /** Decoded items (frames, packets) delivered ahead of the consumer. Default 4. */

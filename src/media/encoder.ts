@@ -9,8 +9,9 @@ import { VideoFrame, videoFrameHandle } from './video-frame';
 export interface EncoderOptions {
   /**
    * `'libx264'` (default), `'h264_nvenc'` (throws `ERR_NVENC_UNAVAILABLE` where there is none), or
-   * `'auto'`: NVENC for CUDA frames when the GPU has it, else x264 (CUDA frames are then downloaded
-   * once per frame, counted in `stats().downloads`).
+   * `'auto'`: NVENC for 8-bit 4:2:0 CUDA frames up to 4096x4096 when the frame's own GPU has it,
+   * else x264, also when NVENC fails to open (a warning); the reason is in `stats().encoderReason`.
+   * CUDA frames going to x264 are downloaded once per frame, counted in `stats().downloads`.
    */
   encoder?: 'libx264' | 'h264_nvenc' | 'auto';
   /** Output size; default the first frame's. Frames of another size are rescaled (libswscale). */
