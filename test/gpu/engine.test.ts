@@ -224,6 +224,50 @@ describe.skipIf(!runEngines)('TensorRT engines on a GPU', () => {
     }
   });
 
+  it('keeps a TensorRT timing cache beside the engine cache and bounds contexts by memory', async () => {
+    using engine = await Engine.load(model('add-timing.onnx', addModel([1, 8])), { cacheDir });
+    expect(engine.info.source).toBe('onnx');
+    expect(engine.info.timingCacheError).toBeUndefined();
+    expect(engine.info.timingCachePath).toMatch(/\/timing-.*-sm\d+-trt\d+\.cache$/);
+    expect(readFileSync(engine.info.timingCachePath!).length).toBeGreaterThan(0);
+    expect(engine.info.maxContexts).toBeGreaterThanOrEqual(1);
+    expect(engine.info.maxContexts).toBeLessThanOrEqual(8);
+  });
+
+  it('every run is ordered after the ops stream: a closed output still read by fromTensor is not overwritten', async () => {
+    const w = 64;
+    const h = 32;
+    using engine = await Engine.load(model('invert-order.onnx', scaleBiasModel([1, 3, h, w], -1, 1)), { cacheDir });
+    const inputs: Tensor[] = [];
+    const expected: number[][] = [];
+    for (const seed of [3, 101]) {
+      // grey pictures (R = G = B): the YUV round trip of fromTensor/toTensor loses no chroma
+      const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (Math.floor(i / 3) * seed) % 256);
+      const planar = new Float32Array(w * h * 3);
+      for (let p = 0; p < w * h; p++) for (let c = 0; c < 3; c++) planar[c * w * h + p] = rgb[p * 3 + c]! / 255;
+      using host = Tensor.from(planar, [1, 3, h, w]);
+      inputs.push(await host.toDevice(0));
+      expected.push(Array.from(rgb, (v) => Math.round((1 - v / 255) * 255))); // NHWC order, as `rgb`
+    }
+    const frames: VideoFrame[] = [];
+    for (let i = 0; i < 24; i++) {
+      const out = (await engine.run({ input: inputs[i % 2]! }, { stream: 'order' }))['output']!;
+      frames.push(await VideoFrame.fromTensor(out, null, { layout: 'nchw' }));
+      out.close(); // the pool may hand this buffer to the next run at once
+    }
+    for (let i = 0; i < frames.length; i++) {
+      using f = frames[i]!;
+      using host = await f.download();
+      using t = await host.toTensor({ layout: 'nhwc', dtype: 'uint8' });
+      const got = Array.from(t.data as Uint8Array);
+      const want = expected[i % 2]!;
+      let maxErr = 0;
+      got.forEach((v, k) => (maxErr = Math.max(maxErr, Math.abs(v - want[k]!))));
+      expect(maxErr).toBeLessThanOrEqual(3); // limited-range YUV round trip and fp16; the other picture is far off
+    }
+    for (const t of inputs) t.close();
+  });
+
   it('rejects a corrupt .engine file with ERR_TENSORRT', async () => {
     const path = join(dir, 'bad.engine');
     writeFileSync(path, Buffer.alloc(4096, 7));
