@@ -59,11 +59,10 @@ Napi::Object FfmpegInfo(Napi::Env env) {
   return o;
 }
 
-Napi::Value Capabilities(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("ffmpeg", FfmpegInfo(env));
-
+// The GPU part of capabilities(). `probe_engines`: also probe NVDEC and NVENC on every device (a
+// context and an NVENC session each, cached per device); gpuInventory() leaves them out so that
+// code that only needs the device list (the worker's /hardware/info, Engine.load) opens nothing.
+void AddGpuState(Napi::Env env, Napi::Object out, bool probe_engines) {
   const CudaRuntimeInfo rt = QueryCudaRuntime();
   Napi::Object cuda = Napi::Object::New(env);
   cuda.Set("compiled", rt.compiled);
@@ -98,20 +97,23 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
     o.Set("name", d.name);
     o.Set("computeCapability", std::to_string(d.compute_major) + "." + std::to_string(d.compute_minor));
     o.Set("totalMemory", static_cast<double>(d.total_memory));
-    // capabilities() reports every device, so it probes each one (cached per device after that).
-    const CodecEngineAvailability nvdec = NvdecOn(d.index);
-    const CodecEngineAvailability nvenc = NvencOn(d.index);
-    o.Set("nvdec", Availability(env, nvdec));
-    o.Set("nvenc", Availability(env, nvenc));
+    if (probe_engines) {
+      const CodecEngineAvailability nvdec = NvdecOn(d.index);
+      const CodecEngineAvailability nvenc = NvencOn(d.index);
+      o.Set("nvdec", Availability(env, nvdec));
+      o.Set("nvenc", Availability(env, nvenc));
+      any_nvdec = any_nvdec || nvdec.available;
+      any_nvenc = any_nvenc || nvenc.available;
+      if (!nvdec.available) nvdec_reason = nvdec.reason;
+      if (!nvenc.available) nvenc_reason = nvenc.reason;
+    }
     devices.Set(static_cast<uint32_t>(i), o);
-    any_nvdec = any_nvdec || nvdec.available;
-    any_nvenc = any_nvenc || nvenc.available;
-    if (!nvdec.available) nvdec_reason = nvdec.reason;
-    if (!nvenc.available) nvenc_reason = nvenc.reason;
   }
   out.Set("devices", devices);
-  out.Set("nvdec", Availability(env, {any_nvdec, nvdec_reason}));
-  out.Set("nvenc", Availability(env, {any_nvenc, nvenc_reason}));
+  if (probe_engines) {
+    out.Set("nvdec", Availability(env, {any_nvdec, nvdec_reason}));
+    out.Set("nvenc", Availability(env, {any_nvenc, nvenc_reason}));
+  }
 
   const TensorRtStatus trt = QueryTensorRt();
   Napi::Object tensorrt = Napi::Object::New(env);
@@ -121,6 +123,21 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   if (!trt.version.empty()) tensorrt.Set("version", trt.version);
   if (!trt.available) tensorrt.Set("reason", trt.reason);
   out.Set("tensorrt", tensorrt);
+}
+
+Napi::Value Capabilities(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("ffmpeg", FfmpegInfo(env));
+  AddGpuState(env, out, true);
+  return out;
+}
+
+// gpuInventory(): capabilities() without FFmpeg and without the NVDEC/NVENC probes.
+Napi::Value GpuInventory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  AddGpuState(env, out, false);
   return out;
 }
 
@@ -128,6 +145,7 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
 
 void InitCapabilities(Napi::Env env, Napi::Object exports) {
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
+  exports.Set("gpuInventory", Napi::Function::New(env, GpuInventory, "gpuInventory"));
 }
 
 }  // namespace trickle

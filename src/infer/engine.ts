@@ -1,7 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 
-import { capabilities } from '../native/capabilities';
+import { gpuInventory } from '../native/capabilities';
 import { ErrorCodes, TrickleError, fromNativeError, invalidArg } from '../errors';
 import { callNative } from '../native/call';
 import { Tensor, tensorFromHandle, tensorHandle } from '../media/tensor';
@@ -134,7 +134,7 @@ export class Engine implements Disposable {
     const st = await stat(file).catch(() => null);
     if (!st || !st.isFile() || st.size === 0) throw invalidArg('path', 'an existing, non-empty model file', path);
 
-    const caps = capabilities();
+    const caps = gpuInventory();
     if (!caps.tensorrt.available) {
       throw new TrickleError(
         ErrorCodes.ERR_TENSORRT_UNAVAILABLE,

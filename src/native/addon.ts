@@ -60,6 +60,17 @@ export interface NativeCapabilities {
   tensorrt: { compiled: boolean; available: boolean; version?: string; headerVersion?: string; reason?: string };
 }
 
+/**
+ * capabilities() without FFmpeg and without the NVDEC/NVENC probes (which open a context and an
+ * NVENC session on each device): the device list, CUDA, driver and TensorRT state.
+ */
+export interface NativeGpuInventory {
+  cuda: NativeCapabilities['cuda'];
+  driver: NativeCapabilities['driver'];
+  devices: Array<Omit<NativeGpuDevice, 'nvdec' | 'nvenc'>>;
+  tensorrt: NativeCapabilities['tensorrt'];
+}
+
 export interface NativeVideoSummary {
   codec: string;
   frames: number;
@@ -461,6 +472,8 @@ export interface NativeEncoder {
 /** Everything `trickle_rt.node` exports. */
 export interface NativeAddon {
   capabilities(): NativeCapabilities;
+  /** Devices, CUDA, driver and TensorRT state, without probing NVDEC/NVENC on every GPU. */
+  gpuInventory(): NativeGpuInventory;
   /** Decodes every video frame of an in-memory container on a worker thread. */
   summarizeVideo(data: Buffer): Promise<NativeVideoSummary>;
   /** Runs the NV12->RGB kernel against its CPU implementation; resolves to the differing byte count. */

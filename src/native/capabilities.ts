@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { native, nativeAddonPath, packageRoot, type NativeCapabilities } from './addon';
+import { native, nativeAddonPath, packageRoot, type NativeCapabilities, type NativeGpuInventory } from './addon';
 
 /** What this installation of trickle-rt can do on this machine. */
 export interface Capabilities extends NativeCapabilities {
@@ -58,4 +58,14 @@ export function capabilities(): Capabilities {
     ...caps,
     ...(driverFloor(caps) ? { driverFloor: driverFloor(caps) } : {}),
   };
+}
+
+/**
+ * The CUDA devices, driver, CUDA and TensorRT state, without {@link capabilities}' NVDEC/NVENC
+ * probes: those open a context and an NVENC session on every GPU, so code that only needs the
+ * device list (the worker's `/hardware/info`, `Engine.load`) uses this. NVDEC and NVENC are probed
+ * per device when a stream first needs them.
+ */
+export function gpuInventory(): NativeGpuInventory {
+  return native().gpuInventory();
 }

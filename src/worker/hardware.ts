@@ -1,9 +1,9 @@
 /** `/hardware/info`: the CUDA devices the addon sees, in ai-runner's shape. */
-import { capabilities } from '../native/capabilities';
+import { gpuInventory } from '../native/capabilities';
 
 export function gpuInfo(): Record<string, unknown> {
   try {
-    const caps = capabilities();
+    const caps = gpuInventory();  // no NVDEC/NVENC probe on every GPU for a device list
     const out: Record<string, unknown> = {};
     for (const d of caps.devices) {
       const [major, minor] = d.computeCapability.split('.').map((x) => Number(x));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { capabilities } from '../../src/native/capabilities';
+import { capabilities, gpuInventory } from '../../src/native/capabilities';
 import { packageRoot } from '../../src/native/addon';
 import { gpuAvailable } from '../helpers/gpu';
 
@@ -74,5 +74,17 @@ describe('capabilities()', () => {
   it('reports TensorRT with the reason it is unavailable', () => {
     expect(typeof caps.tensorrt.compiled).toBe('boolean');
     if (!caps.tensorrt.available) expect(caps.tensorrt.reason).toMatch(/\w/);
+  });
+});
+
+describe('gpuInventory: the device list without the NVDEC/NVENC probes', () => {
+  it('is capabilities() minus FFmpeg and the per-device NVDEC/NVENC fields', () => {
+    const caps = capabilities();
+    const inv = gpuInventory();
+    expect(Object.keys(inv).sort()).toEqual(['cuda', 'devices', 'driver', 'tensorrt']);
+    expect(inv.cuda).toEqual(caps.cuda);
+    expect(inv.driver).toEqual(caps.driver);
+    expect(inv.tensorrt).toEqual(caps.tensorrt);
+    expect(inv.devices).toEqual(caps.devices.map(({ nvdec: _d, nvenc: _e, ...rest }) => rest));
   });
 });
