@@ -30,9 +30,17 @@ interface Step {
   cpuPercent: number;
   /** Runtime CPU (user+sys) over the step / output frames of all streams. */
   cpuPerFrameMs: number;
+  /** The runtime's own drop counters, summed over the streams (sampled when the feeds ended). */
+  staleDrops: number;
+  fullDrops: number;
   rssBytes: number;
   feedLagMs: number;
   endLagMs: number;
+}
+
+/** A counter of the runtime's stream stats, summed over `ids` (0 where a stream already ended). */
+function sumCounter(streams: Record<string, Record<string, unknown>>, ids: readonly string[], key: string): number {
+  return ids.reduce((acc, id) => acc + (Number(streams[id]?.[key]) || 0), 0);
 }
 
 export async function run(params: Record<string, unknown>, opts: RunOptions): Promise<ScenarioOutcome> {
@@ -114,6 +122,8 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
         latencyP99: l.p99,
         cpuPercent: ((u1.cpuMs - u0.cpuMs) / wall) * 100,
         cpuPerFrameMs: framesOut > 0 ? (u1.cpuMs - u0.cpuMs) / framesOut : Number.NaN,
+        staleDrops: sumCounter(mid.streams, ids, 'framesStale'),
+        fullDrops: sumCounter(mid.streams, ids, 'framesDropped'),
         rssBytes: Math.max(mid.rssBytes, u1.rssBytes),
         feedLagMs: Math.max(...fed.map((f) => f.maxLagMs)),
         endLagMs: endLag,
@@ -138,6 +148,8 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
       makeFigure({ metric: 'latency p99 (stamp-matched)', unit: 'ms', better: 'lower', ours: [s.latencyP99], hasCold: false }),
       makeFigure({ metric: 'runtime process CPU', unit: '% of a core', better: 'lower', ours: [s.cpuPercent], hasCold: false }),
       makeFigure({ metric: 'runtime CPU per output frame', unit: 'ms', better: 'lower', ours: [s.cpuPerFrameMs], hasCold: false }),
+      makeFigure({ metric: "runtime's drops: stale (waited past the queue's age bound)", unit: 'frames', better: 'lower', ours: [s.staleDrops], hasCold: false }),
+      makeFigure({ metric: "runtime's drops: queue full", unit: 'frames', better: 'lower', ours: [s.fullDrops], hasCold: false }),
     ],
     rssBytes: s.rssBytes,
     extra: { pass: s.pass, steadyPass: s.steadyPass, feedMaxLagMs: s.feedLagMs, lastOutputAfterLastInputMs: s.endLagMs },
