@@ -563,7 +563,7 @@ struct StreamDecoder::Impl {
   // ---- Live MPEG-TS path (media/ts_demuxer.h) ----
   // Each PES goes to the decoder as soon as it is complete; streams come from the PMT, so there is
   // no probing window. Used for MPEG-TS whose program has H.264/HEVC video (or none) and audio this
-  // path frames itself (AAC ADTS, MP3, AC-3, E-AC-3) or none; any other input goes to libavformat.
+  // path frames itself (AAC ADTS, AC-3, E-AC-3) or none; any other input goes to libavformat.
   struct TsListener : TsDemuxerListener {
     explicit TsListener(Impl* i) : impl(i) {}
     Impl* impl;
@@ -590,7 +590,9 @@ struct StreamDecoder::Impl {
 
   static bool TsVideoSupported(AVCodecID id) { return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC; }
   static bool TsAudioSupported(AVCodecID id) {
-    return id == AV_CODEC_ID_AAC || id == AV_CODEC_ID_MP3 || id == AV_CODEC_ID_AC3 || id == AV_CODEC_ID_EAC3;
+    // MPEG audio is left to libavformat: its parser only states rate and channels (and layer 2 vs 3)
+    // after several frames, which would cost the first ones here.
+    return id == AV_CODEC_ID_AAC || id == AV_CODEC_ID_AC3 || id == AV_CODEC_ID_EAC3;
   }
 
   // 33-bit timestamps made continuous (one reference across the program's streams).

@@ -135,6 +135,60 @@ describe('Decoder: live MPEG-TS path', () => {
     expect(decoder.stats().liveTs).not.toBeNull();
   });
 
+  /** 1 s of 320x240 H.264 with `audio` (ffmpeg encoder args) in MPEG-TS, made with the ffmpeg CLI. */
+  function tsWithAudio(audio: string[]): Buffer {
+    return execFileSync(
+      'ffmpeg',
+      ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+        '-t', '1', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '15', '-bf', '0', ...audio, '-f', 'mpegts', '-'],
+      { maxBuffer: 64 << 20 },
+    );
+  }
+
+  async function decodeAll(bytes: Buffer): Promise<{ video: number; audio: number; packets: number; decoder: Decoder }> {
+    const decoder = Decoder.from(bytes, { device: 'cpu', audio: 'both' });
+    let video = 0;
+    let audio = 0;
+    let packets = 0;
+    for await (const item of decoder.frames()) {
+      if (item.type === 'video') video++;
+      else if (item.type === 'audio') audio++;
+      else packets++;
+      if (item.type !== 'audioPacket') item.frame.close();
+    }
+    return { video, audio, packets, decoder };
+  }
+
+  it('AC-3 audio is framed on the live path: every packet, decoded', async () => {
+    const bytes = tsWithAudio(['-c:a', 'ac3', '-b:a', '96k']);
+    const out = await decodeAll(bytes);
+    const expected = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', '-'], {
+      input: bytes,
+    })
+      .toString()
+      .trim()
+      .split('\n')[0];
+    expect(out.decoder.stats().liveTs).not.toBeNull();
+    expect(out.decoder.stats().audioCodec).toBe('ac3');
+    expect(out.video).toBe(30);
+    expect(out.packets).toBe(Number(expected));
+    expect(out.audio).toBe(out.packets);
+  });
+
+  it('MPEG audio and Opus in MPEG-TS go to the general demuxer, video and audio alike', async () => {
+    for (const [audio, codec] of [
+      [['-c:a', 'mp2', '-b:a', '128k'], 'mp2'],
+      [['-c:a', 'libopus', '-b:a', '64k'], 'opus'],
+    ] as const) {
+      const out = await decodeAll(tsWithAudio([...audio]));
+      expect(out.decoder.stats().liveTs, codec).toBeNull();
+      expect(out.decoder.stats().audioCodec, codec).toBe(codec);
+      expect(out.video, codec).toBe(30);
+      expect(out.audio, codec).toBeGreaterThan(20);
+      expect(out.packets, codec).toBeGreaterThan(20);
+    }
+  });
+
   it('inputs that are not MPEG-TS still go through the general demuxer', async () => {
     const mkv = execFileSync('ffmpeg', ['-v', 'error', '-i', fixturePath('patternNoAudio'), '-c', 'copy', '-f', 'matroska', '-'], { maxBuffer: 64 << 20 });
     const decoder = Decoder.from(mkv, { device: 'cpu' });
