@@ -568,7 +568,7 @@ struct StreamDecoder::Impl {
     explicit TsListener(Impl* i) : impl(i) {}
     Impl* impl;
     void OnProgram(const std::vector<TsStream>& streams) override { impl->TsProgram(streams); }
-    bool OnPes(TsPes& pes) override { return impl->TsPes_(pes); }
+    bool OnPes(TsPes& pes) override { return impl->OnTsPes(pes); }
   };
   bool ts_probing = true;      // still deciding between this path and libavformat
   // The last timestamps handed out, and after a switch to libavformat the ones up to which the
@@ -678,7 +678,7 @@ struct StreamDecoder::Impl {
     return false;
   }
 
-  bool TsPes_(TsPes& pes) {
+  bool OnTsPes(TsPes& pes) {
     if (ts_probing && ts_fallback) return false;
     if (pes.pid == ts_video_pid && video_ctx) return TsVideo(pes);
     if (pes.pid == ts_audio_pid && audio_parser) return TsAudio(pes);
