@@ -1,9 +1,9 @@
 /**
  * Small HTTP helpers shared by TricklePublisher and TrickleSubscriber (internal, not exported from
- * the package). node:http / node:https with a keep-alive agent; no body is ever copied here.
+ * the package). node:http / node:https (agents: tls.ts); no body is ever copied here.
  */
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpRequest, type Agent as HttpAgent, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 import { ErrorCodes, invalidArg, TrickleError } from '../errors';
 
@@ -26,11 +26,6 @@ export function parseChannelUrl(url: string | URL, what = 'url'): URL {
 /** `{channel}/{suffix}` as a URL string. */
 export function segmentUrl(channel: URL, suffix: string | number): string {
   return `${channel.origin}${channel.pathname}/${suffix}`;
-}
-
-export function createAgent(channel: URL): HttpAgent {
-  const opts = { keepAlive: true, keepAliveMsecs: 10_000, scheduling: 'lifo' as const };
-  return channel.protocol === 'https:' ? new HttpsAgent(opts) : new HttpAgent(opts);
 }
 
 /** Starts a request (http or https by URL). The caller attaches 'response' and 'error'. */

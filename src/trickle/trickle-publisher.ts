@@ -10,7 +10,6 @@ import type { Agent } from 'node:http';
 import { ErrorCodes, invalidArg, TrickleError } from '../errors';
 import { abortError, backoffMs, delay } from '../util';
 import {
-  createAgent,
   httpStatusError,
   networkError,
   parseChannelUrl,
@@ -24,6 +23,7 @@ import { TrickleSegmentWriter, type SegmentChannel } from './trickle-segment-wri
 
 /** Retry delays double from the configured first delay up to this. */
 const MAX_RETRY_DELAY_MS = 5_000;
+import { createPeerAgent, resolveTls, type TlsOptions } from './tls';
 
 export interface TricklePublisherOptions {
   /** `Content-Type` of the POSTs (the channel mime when the POST auto-creates the channel). Default `video/MP2T`. */
@@ -44,8 +44,13 @@ export interface TricklePublisherOptions {
   retryDelayMs?: number;
   /** `close()` sends `DELETE {ch}` so that subscribers see EOS. Default true. */
   deleteOnClose?: boolean;
-  /** HTTP agent (e.g. for TLS options); default: a keep-alive agent owned by the publisher. */
+  /** HTTP agent; default: a keep-alive agent owned by the publisher, applying `tls`. */
   agent?: Agent;
+  /**
+   * Certificate check of an https channel (ignored with `agent`): default env `TRICKLE_TLS_CA` if
+   * set, else none (go-livepeer's self-signed certificate); `{ caFile }` verifies; `false` never.
+   */
+  tls?: TlsOptions | false;
   /** Extra request headers. */
   headers?: Record<string, string>;
 }
@@ -76,6 +81,8 @@ export class TricklePublisher {
   private readonly deleteOnClose: boolean;
   private readonly headers: Record<string, string>;
   private readonly agent: Agent;
+  /** Carries the best-effort segment DELETEs, which must outlive `destroy()` (no keep-alive). */
+  private readonly dropAgent: Agent;
   private readonly ownsAgent: boolean;
   private readonly signal: AbortSignal | undefined;
   private stateValue: TricklePublisherState = 'idle';
@@ -113,7 +120,9 @@ export class TricklePublisher {
     this.deleteOnClose = options.deleteOnClose ?? true;
     this.headers = { ...options.headers };
     this.ownsAgent = options.agent === undefined;
-    this.agent = options.agent ?? createAgent(this.url);
+    const policy = resolveTls(options.tls);
+    this.agent = options.agent ?? createPeerAgent(this.url, policy);
+    this.dropAgent = options.agent ?? createPeerAgent(this.url, policy, false);
     this.signal = options.signal;
     if (this.signal?.aborted) {
       this.stateValue = 'errored';
@@ -314,7 +323,7 @@ export class TricklePublisher {
   /** Best-effort `DELETE {ch}/{seq}` so the server releases readers of a failed segment. */
   private dropSegment(seq: number): void {
     // Its own connection: it must survive destroy() releasing the agent's sockets.
-    simpleRequest(segmentUrl(this.url, seq), 'DELETE', this.ownsAgent ? false : this.agent, { ...this.headers, Connection: 'close' }).catch(() => undefined);
+    simpleRequest(segmentUrl(this.url, seq), 'DELETE', this.dropAgent, { ...this.headers, Connection: 'close' }).catch(() => undefined);
   }
 }
 

@@ -25,6 +25,8 @@ export class TrickleSegment implements AsyncIterable<Buffer> {
     readonly latest: number | undefined,
     /** Tells why the subscriber stopped this segment: an error to throw, 'closed' to end quietly. */
     private readonly interruption: () => TrickleError | 'closed' | undefined = () => undefined,
+    /** Told when the segment was cut off by the network (the subscriber then resumes at the live edge). */
+    private readonly onCut: () => void = () => {},
   ) {}
 
   /** The `Content-Type` the server sent (the channel mime). */
@@ -55,12 +57,14 @@ export class TrickleSegment implements AsyncIterable<Buffer> {
       if (why === 'closed') return;
       if (why) throw why;
       if (err instanceof TrickleError) throw err;
+      this.onCut();
       throw networkError(`trickle segment ${this.seq} was cut off after ${this.received} bytes`, err);
     }
     if (!this.res.complete) {
       const why = this.interruption();
       if (why === 'closed') return;
       if (why) throw why;
+      this.onCut();
       throw networkError(`trickle segment ${this.seq} was cut off after ${this.received} bytes`, 'connection closed');
     }
     this.finished = true;

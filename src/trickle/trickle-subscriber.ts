@@ -11,7 +11,6 @@ import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import { ErrorCodes, invalidArg, TrickleError } from '../errors';
 import { abortError, backoffMs, delay } from '../util';
 import {
-  createAgent,
   httpStatusError,
   networkError,
   parseChannelUrl,
@@ -21,27 +20,45 @@ import {
   validateCount,
 } from './http-client';
 import { TrickleSegment } from './trickle-segment';
+import { createPeerAgent, resolveTls, type TlsOptions } from './tls';
 import { HEADER_CLOSED, HEADER_LATEST, HEADER_SEQ, headerInt, SEQ_CURRENT, SEQ_NEXT, STATUS_SEQ_NONEXISTENT } from './protocol';
 
-/** Retry delays double from the configured first delay up to this. */
-const MAX_RETRY_DELAY_MS = 5_000;
+/** Retry delays double from the configured first delay up to this (short: an outage ends unannounced). */
+const MAX_RETRY_DELAY_MS = 1_000;
 
 export interface TrickleSubscriberOptions {
   /** First segment: -2 = current from its start (default, as pytrickle), -1 = the next one, N ≥ 0 = that one. */
   start?: number;
   /** Aborts everything; iteration then rejects with ERR_ABORTED. */
   signal?: AbortSignal;
-  /** Consecutive failed attempts (network errors, 5xx, repeated 470) before giving up. Default 5. */
+  /**
+   * Consecutive failed attempts (network errors, 5xx, repeated 470) before giving up, once the
+   * outage also lasted `outageMs`. Default 5.
+   */
   retries?: number;
-  /** First backoff delay (ms), doubled per consecutive failure, capped at 5 s. Default 250. */
+  /**
+   * How long the channel may stay unreachable (network errors, 5xx) before the subscriber gives up
+   * (default 30 000 ms): an orchestrator or trickle server restarting within it costs only the
+   * segments of the outage. After an outage it resumes at the live edge, not where it stopped.
+   */
+  outageMs?: number;
+  /** First backoff delay (ms), doubled per consecutive failure, capped at 1 s. Default 250. */
   retryDelayMs?: number;
   /** A GET whose response headers have not arrived for this long is re-issued (Go: 20 s). Default 20 000. */
   preconnectTimeoutMs?: number;
-  /** HTTP agent (e.g. for TLS options); default: a keep-alive agent owned by the subscriber. */
+  /** HTTP agent; default: a keep-alive agent owned by the subscriber, applying `tls`. */
   agent?: Agent;
+  /**
+   * Certificate check of an https channel (ignored with `agent`): default env `TRICKLE_TLS_CA` if
+   * set, else none (go-livepeer's self-signed certificate); `{ caFile }` verifies; `false` never.
+   */
+  tls?: TlsOptions | false;
   /** Extra request headers. */
   headers?: Record<string, string>;
 }
+
+/** GETs issued ahead of the segment being consumed (responses waiting unconsumed hold a socket each). */
+const MAX_AHEAD = 4;
 
 /** Why a subscription ended: the channel's EOS, the channel not existing (404), or `close()`. */
 export type TrickleEndReason = 'eos' | 'not-found' | 'closed';
@@ -63,6 +80,8 @@ class PendingGet {
     private readonly agent: Agent,
     private readonly headers: Record<string, string>,
     private readonly stallMs: number,
+    /** Called synchronously when the response head arrives (the subscriber preconnects the next seq). */
+    private readonly onResponse: (get: PendingGet, res: IncomingMessage) => void = () => {},
   ) {
     this.response = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -82,6 +101,7 @@ class PendingGet {
       }
       this.settle();
       this.resolve(res);
+      this.onResponse(this, res);
     });
     req.on('error', (err) => {
       if (this.req !== req || this.settled) return;
@@ -136,8 +156,16 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
   private readonly stallMs: number;
   private readonly headers: Record<string, string>;
   private readonly signal: AbortSignal | undefined;
+  private readonly outageMs: number;
   private seq: number;
-  private pending: PendingGet | undefined;
+  /**
+   * GETs issued ahead, in seq order. The GET for seq N+1 goes out the moment N's response head
+   * arrives (as go-livepeer's client), whether or not the consumer is done with earlier segments;
+   * at most MAX_AHEAD responses wait unconsumed.
+   */
+  private queue: PendingGet[] = [];
+  /** The last GET failed: the next answer is checked against the live edge. */
+  private recovering = false;
   /** The GET whose response read() is awaiting. */
   private awaited: PendingGet | undefined;
   private current: TrickleSegment | undefined;
@@ -154,10 +182,11 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
     this.seq = start;
     this.retries = validateCount('retries', options.retries ?? 5, 0);
     this.retryDelayMs = validateCount('retryDelayMs', options.retryDelayMs ?? 250, 0);
+    this.outageMs = validateCount('outageMs', options.outageMs ?? 30_000, 0);
     this.stallMs = validateCount('preconnectTimeoutMs', options.preconnectTimeoutMs ?? 20_000, 1);
     this.headers = { ...options.headers };
     this.ownsAgent = options.agent === undefined;
-    this.agent = options.agent ?? createAgent(this.channel);
+    this.agent = options.agent ?? createPeerAgent(this.channel, resolveTls(options.tls));
     this.signal = options.signal;
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
@@ -195,13 +224,31 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
     this.current?.discard();
     this.current = undefined;
     let failures = 0;
+    let outageSince = 0;
     let nonexistent = 0;
+    const failed = async (get: PendingGet, cause: unknown): Promise<void> => {
+      failures++;
+      this.recovering = true;
+      this.dropQueue();
+      const now = Date.now();
+      if (outageSince === 0) outageSince = now;
+      const outage = now - outageSince;
+      if (failures > this.retries && outage >= this.outageMs) {
+        const what = `trickle GET ${segmentUrl(this.channel, get.seq)} failed ${failures} times over ${outage} ms`;
+        throw this.fail(cause instanceof TrickleError ? new TrickleError(cause.code, `${what}: ${cause.message}`, { cause }) : networkError(what, cause));
+      }
+      await this.backoff(failures - 1);
+    };
     for (;;) {
       this.checkAlive();
       if (this.stopped()) return undefined;
       this.stateValue = 'running';
-      const get = this.pending?.seq === this.seq ? this.pending : this.issue(this.seq);
-      this.pending = undefined;
+      let get = this.queue[0];
+      if (get?.seq === this.seq) this.queue.shift();
+      else {
+        this.dropQueue();
+        get = this.issue(this.seq, false);
+      }
       let res: IncomingMessage;
       this.awaited = get;
       try {
@@ -210,9 +257,7 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
         this.awaited = undefined;
         this.checkAlive();
         if (this.stopped()) return undefined;
-        failures++;
-        if (failures > this.retries) throw this.fail(networkError(`trickle GET ${segmentUrl(this.channel, get.seq)} failed after ${failures} attempts`, err));
-        await this.backoff(failures - 1);
+        await failed(get, err);
         continue;
       }
       this.awaited = undefined;
@@ -233,6 +278,7 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
       }
       if (status === STATUS_SEQ_NONEXISTENT) {
         res.resume();
+        this.dropQueue();
         const latest = headerInt(res.headers[HEADER_LATEST.toLowerCase()]);
         if (latest === undefined || latest < 0) throw this.fail(httpStatusError(`trickle GET ${segmentUrl(this.channel, get.seq)} returned 470 without ${HEADER_LATEST}`, status, ''));
         // Jump to the live edge at once; back off only when the jump itself keeps missing.
@@ -244,19 +290,34 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
       }
       if (status === 200) {
         const served = headerInt(res.headers[HEADER_SEQ.toLowerCase()]);
+        const latest = headerInt(res.headers[HEADER_LATEST.toLowerCase()]);
         const seq = served !== undefined && served >= 0 ? served : get.seq;
+        if (this.recovering && latest !== undefined && seq >= 0 && seq < latest - 1) {
+          // Back from an outage with older segments still retained: skip them, go to the segment
+          // being written now (the live edge) rather than replaying what the outage held up.
+          res.destroy();
+          this.dropQueue();
+          this.recovering = false;
+          this.seq = latest - 1;
+          continue;
+        }
+        this.recovering = false;
         this.seq = seq >= 0 ? seq + 1 : SEQ_NEXT;
-        // Preconnect the next segment now, while this one streams.
-        this.pending = this.issue(this.seq);
-        const segment = new TrickleSegment(seq, res, headerInt(res.headers[HEADER_LATEST.toLowerCase()]), () => this.interruption());
+        // The next segment's GET normally went out when this response arrived; make sure of it.
+        if (this.queue[0]?.seq !== this.seq) {
+          this.dropQueue();
+          this.issue(this.seq);
+        }
+        const segment = new TrickleSegment(seq, res, latest, () => this.interruption(), () => {
+          this.recovering = true;
+        });
         this.current = segment;
         return segment;
       }
       const body = await readText(res).catch(() => '');
       this.checkAlive();
-      if (status >= 500 && failures < this.retries) {
-        failures++;
-        await this.backoff(failures - 1);
+      if (status >= 500) {
+        await failed(get, httpStatusError(`trickle GET ${segmentUrl(this.channel, get.seq)}`, status, body));
         continue;
       }
       throw this.fail(httpStatusError(`trickle GET ${segmentUrl(this.channel, get.seq)}`, status, body));
@@ -295,8 +356,29 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
     return undefined;
   }
 
-  private issue(seq: number): PendingGet {
-    return new PendingGet(seq, segmentUrl(this.channel, seq), this.agent, this.headers, this.stallMs);
+  /** Issues `GET {seq}`; queued (`queued`) to be consumed in order. */
+  private issue(seq: number, queued = true): PendingGet {
+    const get = new PendingGet(seq, segmentUrl(this.channel, seq), this.agent, this.headers, this.stallMs, (g, res) => this.preconnectAfter(g, res));
+    if (queued) this.queue.push(get);
+    return get;
+  }
+
+  /** A response head arrived: issue the following seq's GET now, unless too many wait already. */
+  private preconnectAfter(get: PendingGet, res: IncomingMessage): void {
+    if (this.stopped() || res.statusCode !== 200 || res.headers[HEADER_CLOSED.toLowerCase()] !== undefined) return;
+    const served = headerInt(res.headers[HEADER_SEQ.toLowerCase()]);
+    const seq = served !== undefined && served >= 0 ? served : get.seq;
+    if (seq < 0) return;
+    const last = this.queue[this.queue.length - 1];
+    // Only extend the chain from its end (or from the GET being awaited when nothing is queued).
+    if (last ? last !== get : this.awaited !== get) return;
+    if (this.queue.length >= MAX_AHEAD) return;
+    this.issue(seq + 1);
+  }
+
+  private dropQueue(): void {
+    for (const get of this.queue) get.cancel();
+    this.queue = [];
   }
 
   private async backoff(attempt: number): Promise<void> {
@@ -323,8 +405,7 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
     if (this.stateValue === 'closed' || this.stateValue === 'errored') return;
     this.stateValue = state;
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.pending?.cancel();
-    this.pending = undefined;
+    this.dropQueue();
     this.awaited?.cancel();
     this.awaited = undefined;
     this.current?.discard();

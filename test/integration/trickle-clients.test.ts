@@ -400,7 +400,7 @@ describe('clients against a misbehaving server', () => {
     const ok = subscriber(`${base}/ok`, { start: 0 });
     expect((await collect(ok)).map((g) => g.data.toString())).toEqual(['finally']);
     expect(ok.endReason).toBe('not-found');
-    const bad = subscriber(`${base}/bad`, { start: 0, retries: 2 });
+    const bad = subscriber(`${base}/bad`, { start: 0, retries: 2, outageMs: 0 });
     expect(await codeOf(bad.read())).toBe('ERR_TRICKLE_HTTP');
   });
 
