@@ -23,7 +23,7 @@ import { FrameRateGate } from './frame-rate-gate';
 import { LatestQueue } from './latest-queue';
 import type { MediaPipeline, MediaPipelineContext, MediaPipelineFactory } from './stream-session';
 import { delay } from '../util';
-import type { ChannelPublisher } from './transport';
+import type { ChannelPublisher, OutageHandling } from './transport';
 
 /** The frame shape the pipeline relies on (the native VideoFrame). */
 export interface PipelineVideoFrame extends ClosableFrame {
@@ -200,7 +200,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     let first = true;
     this.armStallTimer();
     try {
-      for await (const segment of this.c.transport.subscriber(url, { start: -2, signal })) {
+      for await (const segment of this.c.transport.subscriber(url, { start: -2, signal, ...this.outageHandling('input') })) {
         for await (const chunk of segment) {
           this.armStallTimer();
           this.c.stats.add('bytesIn', chunk.byteLength);
@@ -221,6 +221,24 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       clearTimeout(this.stallTimer);
       decoder.end();
     }
+  }
+
+  /**
+   * The media channels ride out outages up to `timings.outageMs`; each outage is told as a
+   * `transport_outage` event when it begins and a `transport_recovered` event when it ends.
+   */
+  private outageHandling(channel: 'input' | 'output'): OutageHandling {
+    return {
+      outageMs: this.c.timings.outageMs,
+      onOutage: ({ error }) => {
+        this.c.log.warn('media channel unreachable; riding the outage out', { channel, error, limit_ms: this.c.timings.outageMs });
+        this.c.ctx.sendEvent({ type: 'transport_outage', channel, error, limit_ms: this.c.timings.outageMs, timestamp: Date.now() }, 'ai_stream_events');
+      },
+      onRecovered: ({ outageMs, segmentsDropped }) => {
+        this.c.log.info('media channel back', { channel, outage_ms: outageMs, segments_dropped: segmentsDropped });
+        this.c.ctx.sendEvent({ type: 'transport_recovered', channel, outage_ms: outageMs, segments_dropped: segmentsDropped, timestamp: Date.now() }, 'ai_stream_events');
+      },
+    };
   }
 
   private async decodeLoop(): Promise<void> {
@@ -399,7 +417,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
 
   private async outputLoop(url: string): Promise<void> {
     const encoder = await this.encoderPromise;
-    this.publisher = this.c.transport.publisher(url, { mimeType: 'video/MP2T', signal: this.allAbort.signal });
+    this.publisher = this.c.transport.publisher(url, { mimeType: 'video/MP2T', signal: this.allAbort.signal, ...this.outageHandling('output') });
     const publisher = this.publisher;
     let first = true;
     try {

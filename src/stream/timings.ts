@@ -21,6 +21,12 @@ export interface StreamTimings {
   retryMaxMs: number;
   /** How long stop waits for the encoder to flush and the output to be posted (default 5 000 ms). */
   drainMs: number;
+  /**
+   * How long the media channels may stay unreachable (orchestrator or trickle server restarting,
+   * connections dropped) before the stream ends with an error (default 30 000 ms). Meanwhile output
+   * segments are dropped and input resumes at the live edge.
+   */
+  outageMs: number;
 }
 
 export const DEFAULT_TIMINGS: Readonly<StreamTimings> = Object.freeze({
@@ -32,6 +38,7 @@ export const DEFAULT_TIMINGS: Readonly<StreamTimings> = Object.freeze({
   retryInitialMs: 250,
   retryMaxMs: 10_000,
   drainMs: 5_000,
+  outageMs: 30_000,
 });
 
 export function resolveTimings(partial: Partial<StreamTimings> = {}): StreamTimings {

@@ -21,8 +21,19 @@ export interface ChannelPublisher {
 /** A channel the worker reads from (input media, control): segments of chunks. */
 export type ChannelSubscriber = AsyncIterable<AsyncIterable<Uint8Array>>;
 
+/**
+ * Asked for by the media path: ride out an outage of the channel's server (drop what cannot be
+ * delivered or was cut off, go on) for up to `outageMs`, and say when it begins and ends. A
+ * transport without outage handling may ignore these.
+ */
+export interface OutageHandling {
+  outageMs?: number;
+  onOutage?: (info: { url: string; error: string }) => void;
+  onRecovered?: (info: { url: string; outageMs: number; segmentsDropped: number }) => void;
+}
+
 export interface TransportFactory {
-  publisher(url: string, options: { mimeType: string; signal: AbortSignal }): ChannelPublisher;
+  publisher(url: string, options: { mimeType: string; signal: AbortSignal } & OutageHandling): ChannelPublisher;
   /** `start`: -2 = the segment being written (media, default), -1 = the next one. */
-  subscriber(url: string, options: { start?: number; signal: AbortSignal }): ChannelSubscriber;
+  subscriber(url: string, options: { start?: number; signal: AbortSignal } & OutageHandling): ChannelSubscriber;
 }

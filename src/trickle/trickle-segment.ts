@@ -26,7 +26,7 @@ export class TrickleSegment implements AsyncIterable<Buffer> {
     /** Tells why the subscriber stopped this segment: an error to throw, 'closed' to end quietly. */
     private readonly interruption: () => TrickleError | 'closed' | undefined = () => undefined,
     /** Told when the segment was cut off by the network (the subscriber then resumes at the live edge). */
-    private readonly onCut: () => void = () => {},
+    private readonly onCut: (cause: unknown) => void = () => {},
   ) {}
 
   /** The `Content-Type` the server sent (the channel mime). */
@@ -57,14 +57,14 @@ export class TrickleSegment implements AsyncIterable<Buffer> {
       if (why === 'closed') return;
       if (why) throw why;
       if (err instanceof TrickleError) throw err;
-      this.onCut();
+      this.onCut(err);
       throw networkError(`trickle segment ${this.seq} was cut off after ${this.received} bytes`, err);
     }
     if (!this.res.complete) {
       const why = this.interruption();
       if (why === 'closed') return;
       if (why) throw why;
-      this.onCut();
+      this.onCut(new Error('connection closed'));
       throw networkError(`trickle segment ${this.seq} was cut off after ${this.received} bytes`, 'connection closed');
     }
     this.finished = true;

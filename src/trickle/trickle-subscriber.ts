@@ -21,6 +21,7 @@ import {
 } from './http-client';
 import { TrickleSegment } from './trickle-segment';
 import { createPeerAgent, resolveTls, type TlsOptions } from './tls';
+import type { OutageEnd, OutageStart } from './riding-publisher';
 import { HEADER_CLOSED, HEADER_LATEST, HEADER_SEQ, headerInt, SEQ_CURRENT, SEQ_NEXT, STATUS_SEQ_NONEXISTENT } from './protocol';
 
 /** Retry delays double from the configured first delay up to this (short: an outage ends unannounced). */
@@ -42,6 +43,10 @@ export interface TrickleSubscriberOptions {
    * segments of the outage. After an outage it resumes at the live edge, not where it stopped.
    */
   outageMs?: number;
+  /** A request failed or a segment was cut off: an outage began. */
+  onOutage?: (info: OutageStart) => void;
+  /** A segment arrived after an outage; `segmentsDropped` counts the cut one and those skipped to reach the live edge. */
+  onRecovered?: (info: OutageEnd) => void;
   /** First backoff delay (ms), doubled per consecutive failure, capped at 1 s. Default 250. */
   retryDelayMs?: number;
   /** A GET whose response headers have not arrived for this long is re-issued (Go: 20 s). Default 20 000. */
@@ -166,6 +171,10 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
   private queue: PendingGet[] = [];
   /** The last GET failed: the next answer is checked against the live edge. */
   private recovering = false;
+  /** The outage in progress: when it began and the first seq it cost. */
+  private outage: { since: number; expected: number } | undefined;
+  private readonly onOutage: ((info: OutageStart) => void) | undefined;
+  private readonly onRecovered: ((info: OutageEnd) => void) | undefined;
   /** The GET whose response read() is awaiting. */
   private awaited: PendingGet | undefined;
   private current: TrickleSegment | undefined;
@@ -183,6 +192,8 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
     this.retries = validateCount('retries', options.retries ?? 5, 0);
     this.retryDelayMs = validateCount('retryDelayMs', options.retryDelayMs ?? 250, 0);
     this.outageMs = validateCount('outageMs', options.outageMs ?? 30_000, 0);
+    this.onOutage = options.onOutage;
+    this.onRecovered = options.onRecovered;
     this.stallMs = validateCount('preconnectTimeoutMs', options.preconnectTimeoutMs ?? 20_000, 1);
     this.headers = { ...options.headers };
     this.ownsAgent = options.agent === undefined;
@@ -228,6 +239,7 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
     let nonexistent = 0;
     const failed = async (get: PendingGet, cause: unknown): Promise<void> => {
       failures++;
+      this.outageBegins(get.seq >= 0 ? get.seq : undefined, cause);
       this.recovering = true;
       this.dropQueue();
       const now = Date.now();
@@ -302,14 +314,20 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
           continue;
         }
         this.recovering = false;
+        if (this.outage) {
+          const info: OutageEnd = { url: this.channel.toString(), outageMs: Date.now() - this.outage.since, segmentsDropped: Math.max(0, seq - this.outage.expected) };
+          this.outage = undefined;
+          this.onRecovered?.(info);
+        }
         this.seq = seq >= 0 ? seq + 1 : SEQ_NEXT;
         // The next segment's GET normally went out when this response arrived; make sure of it.
         if (this.queue[0]?.seq !== this.seq) {
           this.dropQueue();
           this.issue(this.seq);
         }
-        const segment = new TrickleSegment(seq, res, latest, () => this.interruption(), () => {
+        const segment = new TrickleSegment(seq, res, latest, () => this.interruption(), (cause) => {
           this.recovering = true;
+          this.outageBegins(seq, cause);
         });
         this.current = segment;
         return segment;
@@ -374,6 +392,12 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
     if (last ? last !== get : this.awaited !== get) return;
     if (this.queue.length >= MAX_AHEAD) return;
     this.issue(seq + 1);
+  }
+
+  private outageBegins(expected: number | undefined, cause: unknown): void {
+    if (this.outage) return;
+    this.outage = { since: Date.now(), expected: expected ?? Math.max(0, this.seq) };
+    this.onOutage?.({ url: this.channel.toString(), error: cause instanceof Error ? cause.message : String(cause) });
   }
 
   private dropQueue(): void {
