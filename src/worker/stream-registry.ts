@@ -54,16 +54,37 @@ export class StreamRegistry {
     });
   }
 
-  /** Streams a stop/params request addresses: an explicit id (body/query/header) or all of them. */
-  targets(explicit: string | undefined, header: string | undefined): { streams: StreamHandle[]; unknownId?: string } {
-    if (explicit !== undefined) {
-      const s = this.get(explicit);
-      return s ? { streams: [s] } : { streams: [], unknownId: explicit };
+  /**
+   * The stream a stop/params request addresses, never another one:
+   * - `session` (Livepeer-Session-Id, set by the orchestrator's session proxy) confines the request
+   *   to that session's stream: an id naming another stream is `unknown`;
+   * - otherwise an explicit id (query/body `stream_id`), else `X-Stream-Id`: the stream it names, or
+   *   `unknown` when none runs under that id (go-livepeer sends a stop after a stream ended by itself);
+   * - no id at all: the running stream when the worker serves one stream at a time (`capacity` 1,
+   *   pytrickle's behaviour), else `ambiguous`.
+   */
+  target(ids: { explicit?: string | undefined; header?: string | undefined; session?: string | undefined }, capacity: number): TargetResult {
+    if (ids.session) {
+      const s = this.get(ids.session);
+      const named = ids.explicit ?? ids.header;
+      if (!s || (named !== undefined && this.get(named) !== s)) return { kind: 'unknown', id: named ?? ids.session };
+      return { kind: 'stream', stream: s };
     }
-    if (header) {
-      const s = this.get(header);
-      if (s) return { streams: [s] };
+    const named = ids.explicit ?? ids.header;
+    if (named !== undefined) {
+      const s = this.get(named);
+      return s ? { kind: 'stream', stream: s } : { kind: 'unknown', id: named };
     }
-    return { streams: this.all() };
+    const all = this.all();
+    if (all.length === 0) return { kind: 'none' };
+    if (capacity === 1 && all.length === 1) return { kind: 'stream', stream: all[0] as StreamHandle };
+    return { kind: 'ambiguous', running: all.length };
   }
 }
+
+/** What a stop/params request addresses (see {@link StreamRegistry.target}). */
+export type TargetResult =
+  | { kind: 'stream'; stream: StreamHandle }
+  | { kind: 'unknown'; id: string }
+  | { kind: 'none' }
+  | { kind: 'ambiguous'; running: number };

@@ -415,9 +415,9 @@ export class StreamServer {
         /* body ignored, as pytrickle */
       }
     }
-    if (this.registry.size === 0) return json(400, errorBody('No active stream to stop'));
-    const { streams, unknownId } = this.registry.targets(explicit, request.headers['x-stream-id']);
-    if (unknownId !== undefined) return json(400, errorBody(`No active stream to stop with id '${unknownId}'`));
+    const target = this.target(request, explicit, 'stop');
+    if ('status' in target) return target;
+    const streams = [target.stream];
     const results = await Promise.allSettled(streams.map((s) => s.stop('stopped')));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) return json(500, errorBody(`Error stopping stream: ${(failed.reason as Error)?.message ?? String(failed.reason)}`));
@@ -433,15 +433,30 @@ export class StreamServer {
     } catch (err) {
       return json(400, errorBody(`Parameter update failed: ${(err as Error).message}`));
     }
-    if (this.registry.size === 0) return json(400, errorBody('No active stream to update'));
-    const { streams, unknownId } = this.registry.targets(query.get('stream_id') ?? undefined, request.headers['x-stream-id']);
-    if (unknownId !== undefined) return json(400, errorBody(`No active stream to update with id '${unknownId}'`));
+    const target = this.target(request, query.get('stream_id') ?? undefined, 'update');
+    if ('status' in target) return target;
+    const streams = [target.stream];
     const results = await Promise.allSettled(streams.map((s) => s.updateParams(params, 'http')));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       return json(500, errorBody(`Parameter update failed: ${(failed.reason as Error)?.message ?? String(failed.reason)}`));
     }
     return json(200, { status: 'success', message: 'Parameters updated successfully' });
+  }
+
+  /** The one stream a stop/params request names, or the error answer (docs/livepeer.md, "Which stream a request addresses"). */
+  private target(request: RouteRequest, explicit: string | undefined, verb: 'stop' | 'update'): { stream: StreamHandle } | RouteResponse {
+    const t = this.registry.target({ explicit, header: request.headers['x-stream-id'] || undefined, session: request.headers['livepeer-session-id'] || undefined }, this.capacity);
+    switch (t.kind) {
+      case 'stream':
+        return { stream: t.stream };
+      case 'none':
+        return json(400, errorBody(`No active stream to ${verb}`));
+      case 'unknown':
+        return json(404, errorBody(`No active stream with id '${t.id}' to ${verb}; no other stream was touched`));
+      case 'ambiguous':
+        return json(400, errorBody(`No stream id given: ${t.running} streams are running; name one with the X-Stream-Id header or stream_id`));
+    }
   }
 
   /** `GET /stream/status`: pytrickle's fields plus `capacity` and one entry per stream. */

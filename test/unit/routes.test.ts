@@ -130,7 +130,7 @@ describe('StreamServer routes (app factory, no sockets)', () => {
     expect(server.streams()).toHaveLength(1);
   });
 
-  it('capacity N runs N streams, stop by id stops one, stop without id stops all', async () => {
+  it('capacity N runs N streams; stop by id stops one; an unknown id or no id stops none', async () => {
     const { server, made } = makeServer({ capacity: 3 });
     await server.initialize();
     for (const id of ['a', 'b', 'c']) expect((await server.handle(req('POST', '/stream/start', startBody(id)))).status).toBe(200);
@@ -140,9 +140,11 @@ describe('StreamServer routes (app factory, no sockets)', () => {
     expect(one).toEqual({ status: 200, body: { status: 'success', message: 'Stream stopped successfully' } });
     await new Promise((r) => setImmediate(r));
     expect(server.streams().map((s) => s.id)).toEqual(['a', 'c']);
-    expect((await server.handle(req('POST', '/stream/stop', { stream_id: 'zzz' }))).status).toBe(400);
-    const all = await server.handle(req('POST', '/stream/stop', 'not json at all'));
-    expect(all.status).toBe(200);
+    expect((await server.handle(req('POST', '/stream/stop', { stream_id: 'zzz' }))).status).toBe(404);
+    const none = await server.handle(req('POST', '/stream/stop', 'not json at all'));
+    expect(none.status).toBe(400);
+    expect((none.body as { message: string }).message).toMatch(/2 streams are running/);
+    for (const id of ['a', 'c']) expect((await server.handle(req('POST', '/stream/stop', undefined, { 'x-stream-id': id }))).status).toBe(200);
     await new Promise((r) => setImmediate(r));
     expect(made.map((s) => s.stopReason)).toEqual(['stopped', 'stopped', 'stopped']);
     expect(server.streams()).toHaveLength(0);
