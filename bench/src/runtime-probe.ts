@@ -111,7 +111,8 @@ export class RuntimeProcess {
 
   async stopStream(id: string): Promise<void> {
     const r = await this.post(`/stream/stop?stream_id=${encodeURIComponent(id)}`, {});
-    if (r.status !== 200 && r.status !== 400) throw new Error(`/stream/stop ${id}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    // 400/404: the stream had already ended (no stream at all / none under this id).
+    if (r.status !== 200 && r.status !== 400 && r.status !== 404) throw new Error(`/stream/stop ${id}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
   }
 
   async close(): Promise<void> {
