@@ -20,7 +20,11 @@ import type { TransportFactory } from '../stream/transport';
 import { createLogger, type Logger } from '../logger';
 import { renderMetrics, type MetricsTotals } from './metrics';
 import { validateParams, type StreamParams } from '../params';
-import { registerCapabilityFromEnv, type RegistrationResult } from './registration';
+import { CapabilityRegistration, type RegistrationResult } from './registration';
+import { LiveRunner } from './live-runner';
+import { createSessionChannels, releaseSession, sessionHeaders, type SessionHeaders } from './live-session';
+import { planRegistration, type ByocSettings, type LiveRunnerSettings, type RegistrationPlan } from './livepeer-config';
+import { resolveTls, type TlsOptions } from '../trickle/tls';
 import { bearerAuthorized } from './auth';
 import { gpuInfo } from './hardware';
 import { serveNodeRequest } from './node-http';
@@ -74,10 +78,23 @@ export interface StreamServerOptions {
   /** Replaces the stream implementation (tests of the HTTP layer). */
   streamFactory?: StreamFactory;
   /**
-   * Capability registration with an orchestrator after listening: `'env'` (default) registers when
-   * `ORCH_URL` and `ORCH_SECRET` are set; `false` never.
+   * How the worker goes on the Livepeer network after listening (docs/livepeer.md): `'env'`
+   * (default) follows `LIVEPEER_REGISTRATION`, else `liveRunner` / `byoc` when given, else BYOC when
+   * an orchestrator URL and secret are in the environment; `'byoc'` / `'live-runner'` force a mode;
+   * `false` never registers.
    */
-  register?: 'env' | false;
+  register?: 'env' | 'byoc' | 'live-runner' | false;
+  /** BYOC registration settings (each overrides its environment variable). */
+  byoc?: ByocSettings;
+  /** Live-runner settings (each overrides its environment variable). */
+  liveRunner?: LiveRunnerSettings;
+  /**
+   * Certificate check of every https connection to an orchestrator (registration, runner
+   * heartbeats and callbacks, trickle channels): default env `TRICKLE_TLS_CA` if set, else none,
+   * as go-livepeer's self-signed certificate requires; `{ caFile }` verifies against a CA or the
+   * orchestrator's own (pinned) certificate; `false` never verifies.
+   */
+  tls?: TlsOptions | false;
   /** How long shutdown waits for streams to drain before abandoning them (default 10 s). */
   drainTimeoutMs?: number;
 }
@@ -110,7 +127,15 @@ export class StreamServer {
   private initPromise: Promise<void> | undefined;
   private shutdownPromise: Promise<void> | undefined;
   private registration: Promise<RegistrationResult> | undefined;
-  private readonly registrationAbort = new AbortController();
+  private readonly plan: RegistrationPlan;
+  private capability: CapabilityRegistration | undefined;
+  private runner: LiveRunner | undefined;
+  /** Live-runner sessions served now, by session id. */
+  private readonly liveSessions = new Map<string, SessionHeaders>();
+  /** Sessions the orchestrator released (their end needs no release callback). */
+  private readonly releasedSessions = new Set<string>();
+  /** Session starts waiting for their channels (they hold capacity). */
+  private pendingStarts = 0;
   private readonly rejected: Record<string, number> = {};
   /** `"<METHOD> <route> <status>"` → count. */
   private readonly requests: Record<string, number> = {};
@@ -118,8 +143,12 @@ export class StreamServer {
 
   constructor(options: StreamServerOptions) {
     if (!isFrameProcessor(options?.processor)) throw invalidArg('options.processor', 'a FrameProcessor', options?.processor);
-    const capacity = options.capacity ?? 1;
+    this.plan = planRegistration({ register: options.register ?? 'env', byoc: options.byoc, liveRunner: options.liveRunner, capabilityName: options.capabilityName });
+    // One capacity, advertised and served: the option, else the registration's environment, else 1.
+    const envCapacity = this.plan.mode === 'none' ? undefined : this.plan.envCapacity;
+    const capacity = options.capacity ?? envCapacity ?? 1;
     if (!Number.isInteger(capacity) || capacity < 1) throw invalidArg('options.capacity', 'a positive integer', capacity);
+    resolveTls(options.tls); // a bad certificate file is an error now, not at the first connection
     const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
     if (!Number.isInteger(maxBody) || maxBody < 1) throw invalidArg('options.maxBodyBytes', 'a positive integer', maxBody);
     this.options = options;
@@ -131,7 +160,10 @@ export class StreamServer {
     if (this.authToken === '') this.authToken = undefined;
     this.log = options.logger ?? createLogger({ fields: { component: 'stream-server' } });
     this.timings = resolveTimings(options.timings);
-    const transport = options.transport ?? trickleTransport();
+    const transport = options.transport ?? trickleTransport(options.tls !== undefined ? { tls: options.tls } : {});
+    if (options.capacity !== undefined && envCapacity !== undefined && envCapacity !== options.capacity) {
+      this.log.warn('capacity option and LIVEPEER_CAPACITY/CAPABILITY_CAPACITY differ; the option is advertised and served', { capacity, env_capacity: envCapacity });
+    }
     const media =
       typeof options.media === 'function'
         ? options.media
@@ -181,6 +213,7 @@ export class StreamServer {
         await this.processor.initialize();
         this.state.setStartupComplete();
         this.log.info('processor initialized', { processor: this.processor.name });
+        this.runner?.heartbeatNow();
       } catch (err) {
         this.state.setFatalError(`Model loading failed: ${(err as Error)?.message ?? String(err)}`);
         this.log.error('processor initialization failed', { err });
@@ -212,16 +245,71 @@ export class StreamServer {
       });
     });
     void this.initialize();
-    if ((this.options.register ?? 'env') === 'env') {
-      this.registration = registerCapabilityFromEnv({
-        port: this.port,
-        capacity: this.capacity,
-        logger: this.log,
-        signal: this.registrationAbort.signal,
-      });
-    }
+    this.goOnNetwork();
     this.log.info('listening', { port: this.port, capacity: this.capacity, prefix: this.prefix || '/' });
     return { port: this.port, url: this.url };
+  }
+
+  /** The token the orchestrator must present (sent as the registration's `token`); the worker's bearer token. */
+  protected registrationToken(): string | undefined {
+    return this.authToken;
+  }
+
+  /** The live runner (live-runner mode, once listening). */
+  get liveRunner(): LiveRunner | undefined {
+    return this.runner;
+  }
+
+  /** Registers as a BYOC capability or starts the live runner, per the plan. */
+  private goOnNetwork(): void {
+    const plan = this.plan;
+    const local = `http://localhost:${this.port}`;
+    const tls = this.options.tls;
+    if (plan.mode === 'byoc') {
+      const b = plan.byoc;
+      this.capability = new CapabilityRegistration({
+        orchUrl: b.orchUrl,
+        orchSecret: b.orchSecret,
+        url: b.url ?? local,
+        name: plan.name,
+        description: b.description ?? 'trickle-rt video processing worker',
+        capacity: this.capacity,
+        pricePerUnit: b.pricePerUnit ?? 0,
+        priceScaling: b.priceScaling ?? 1,
+        ...(b.currency ? { currency: b.currency } : {}),
+        ...(b.watchIntervalMs !== undefined ? { watchIntervalMs: b.watchIntervalMs } : {}),
+        token: () => this.registrationToken(),
+        ...(tls !== undefined ? { tls } : {}),
+        logger: this.log,
+      });
+      this.registration = this.capability.start();
+    } else if (plan.mode === 'live-runner') {
+      const r = plan.runner;
+      this.runner = new LiveRunner({
+        orchUrl: r.orchUrl,
+        orchSecret: r.orchSecret,
+        runnerUrl: r.runnerUrl ?? local,
+        app: r.app,
+        capacity: this.capacity,
+        ...(r.version ? { version: r.version } : {}),
+        ...(r.metadata ? { metadata: r.metadata } : {}),
+        ...(r.gpu !== undefined ? { gpu: r.gpu } : {}),
+        ...(r.priceInfo ? { priceInfo: r.priceInfo } : {}),
+        status: () => (this.state.fatalError ? 'error' : this.state.pipelineReady ? 'ready' : 'loading'),
+        sessions: () => [...this.liveSessions.keys()],
+        onReleased: (sid) => this.sessionReleased(sid),
+        ...(tls !== undefined ? { tls } : {}),
+        logger: this.log,
+      });
+      this.runner.start();
+    }
+  }
+
+  /** The orchestrator released (or forgot) a session: its stream stops, its capacity is free. */
+  private sessionReleased(sid: string): void {
+    this.releasedSessions.add(sid);
+    const stream = this.registry.get(sid);
+    if (stream) void stream.stop('stopped');
   }
 
   /** The capability registration attempt started by `listen()`, if any. */
@@ -236,7 +324,8 @@ export class StreamServer {
   shutdown(): Promise<void> {
     this.shutdownPromise ??= (async () => {
       this.state.setShuttingDown();
-      this.registrationAbort.abort();
+      // BYOC: unregister first, so the orchestrator sends no new stream while the others drain.
+      await this.capability?.stop(true);
       this.log.info('shutting down', { streams: this.registry.size });
       const drainMs = this.options.drainTimeoutMs ?? 10_000;
       const stops = Promise.allSettled(this.streams().map((s) => s.stop('shutdown')));
@@ -247,6 +336,8 @@ export class StreamServer {
       const outcome = await Promise.race([stops.then(() => 'drained' as const), timeout]);
       clearTimeout(timer);
       if (outcome === 'timeout') this.log.warn('drain timed out; abandoning streams', { drainMs });
+      // Live runner: drained, now leave the orchestrator.
+      await this.runner?.stop();
       if (this.signalHandler) {
         process.off('SIGTERM', this.signalHandler);
         process.off('SIGINT', this.signalHandler);
@@ -350,7 +441,9 @@ export class StreamServer {
     return json(status, errorBody(message, { current_state: this.state.currentState() }));
   }
 
-  private start(request: RouteRequest): RouteResponse {
+  private start(request: RouteRequest): RouteResponse | Promise<RouteResponse> {
+    const session = sessionHeaders(request.headers);
+    if (session) return this.startSession(request, session);
     if (this.state.shuttingDown) return this.startError(503, 'Server is shutting down');
     if (!this.state.pipelineReady) {
       this.countRejected('loading');
@@ -371,7 +464,7 @@ export class StreamServer {
     if (header) start.streamIdHeader = header;
     // Capacity check and registration happen in one synchronous section: two simultaneous starts
     // can never both pass (pytrickle checks a flag that flips later, inside a background task).
-    if (this.registry.size >= this.capacity) {
+    if (this.registry.size + this.pendingStarts >= this.capacity) {
       this.countRejected('capacity');
       return this.startError(503, 'Pipeline is still in use');
     }
@@ -392,6 +485,79 @@ export class StreamServer {
       status: 'success',
       message: 'Stream started successfully',
       request_id: start.gateway_request_id,
+      current_state: this.state.currentState(),
+    });
+  }
+
+  /**
+   * `POST /stream/start` through a live-runner session (docs/livepeer.md): creates the session's
+   * channels with the orchestrator, starts the stream on them (its id is the session id) and
+   * answers with the channels' public URLs.
+   */
+  private async startSession(request: RouteRequest, session: SessionHeaders): Promise<RouteResponse> {
+    if (this.state.shuttingDown) return this.startError(503, 'Server is shutting down');
+    if (!this.state.pipelineReady) {
+      this.countRejected('loading');
+      return this.startError(503, 'Pipeline is still initializing. Please wait for IDLE status.');
+    }
+    let clientBody: Record<string, unknown> = {};
+    if (request.body.toString('utf8').trim() !== '') {
+      const ct = request.headers['content-type'];
+      if (!isJsonContentType(ct)) return this.startError(400, `Error starting stream: Unknown content type: ${ct ?? ''}`);
+      let parsed: unknown;
+      try {
+        parsed = parseJsonBody(request.body);
+      } catch (err) {
+        return this.startError(400, `Error starting stream: ${(err as Error).message}`);
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return this.startError(400, 'Error starting stream: Request body must be a JSON object');
+      clientBody = parsed as Record<string, unknown>;
+    }
+    // Validate the params before asking the orchestrator for anything.
+    try {
+      parseStartRequest({ gateway_request_id: session.id, params: clientBody['params'] });
+    } catch (err) {
+      this.countRejected('invalid');
+      return this.startError(400, `Error starting stream: ${(err as Error).message}`);
+    }
+    if (this.registry.has(session.id)) return this.startError(409, `Error starting stream: session '${session.id}' already has a stream`);
+    if (this.registry.size + this.pendingStarts >= this.capacity) {
+      this.countRejected('capacity');
+      return this.startError(503, 'Pipeline is still in use');
+    }
+    this.pendingStarts++;
+    let channels;
+    try {
+      channels = await createSessionChannels(session, this.options.tls);
+    } catch (err) {
+      return this.startError(502, `Error starting stream: ${(err as Error).message}`);
+    } finally {
+      this.pendingStarts--;
+    }
+    if (this.state.shuttingDown) return this.startError(503, 'Server is shutting down');
+    // The channels come from the orchestrator only: a client cannot point the worker elsewhere.
+    const start = parseStartRequest({ gateway_request_id: session.id, params: clientBody['params'], ...channels.worker });
+    let stream: StreamHandle;
+    try {
+      stream = this.factory(start);
+    } catch (err) {
+      return this.startError(400, `Error starting stream: ${(err as Error).message}`);
+    }
+    this.liveSessions.set(session.id, session);
+    this.registry.add(stream);
+    void stream.done.then(() => {
+      this.liveSessions.delete(session.id);
+      // A stream that ended on the worker's side frees its session on the orchestrator.
+      if (!this.releasedSessions.delete(session.id)) void releaseSession(session, this.options.tls);
+    });
+    stream.start();
+    this.log.info('session stream started', { stream_id: stream.id });
+    return json(200, {
+      status: 'success',
+      message: 'Stream started successfully',
+      request_id: session.id,
+      session_id: session.id,
+      ...channels.client,
       current_state: this.state.currentState(),
     });
   }
