@@ -167,6 +167,8 @@ export class LiveRunner {
   registration(): Record<string, unknown> {
     const o = this.opts;
     const body: Record<string, unknown> = {
+      // Without it a heartbeat is a new registration (go-livepeer makes up an id).
+      ...(this.session ? { runner_id: this.session.runnerId } : {}),
       runner_url: o.runnerUrl,
       app: o.app,
       capacity: o.capacity,

@@ -20,8 +20,8 @@ import type { TransportFactory } from '../stream/transport';
 import { createLogger, type Logger } from '../logger';
 import { renderMetrics, type MetricsTotals } from './metrics';
 import { validateParams, type StreamParams } from '../params';
-import { CapabilityRegistration, type RegistrationResult } from './registration';
-import { LiveRunner } from './live-runner';
+import { CapabilityRegistration, validateRegistration, type RegistrationResult } from './registration';
+import { LiveRunner, validateLiveRunner } from './live-runner';
 import { createSessionChannels, releaseSession, sessionHeaders, type SessionHeaders } from './live-session';
 import { planRegistration, type ByocSettings, type LiveRunnerSettings, type RegistrationPlan } from './livepeer-config';
 import { resolveTls, type TlsOptions } from '../trickle/tls';
@@ -149,6 +149,7 @@ export class StreamServer {
     const capacity = options.capacity ?? envCapacity ?? 1;
     if (!Number.isInteger(capacity) || capacity < 1) throw invalidArg('options.capacity', 'a positive integer', capacity);
     resolveTls(options.tls); // a bad certificate file is an error now, not at the first connection
+    this.checkPlan(capacity);
     const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
     if (!Number.isInteger(maxBody) || maxBody < 1) throw invalidArg('options.maxBodyBytes', 'a positive integer', maxBody);
     this.options = options;
@@ -302,6 +303,18 @@ export class StreamServer {
         logger: this.log,
       });
       this.runner.start();
+    }
+  }
+
+  /** Settings the orchestrator could not use are an error at construction, not after listening. */
+  private checkPlan(capacity: number): void {
+    const plan = this.plan;
+    const local = 'http://localhost:1';
+    if (plan.mode === 'byoc') {
+      const b = plan.byoc;
+      validateRegistration({ ...b, url: b.url ?? local, name: plan.name, capacity, ...(b.pricePerUnit !== undefined ? { pricePerUnit: b.pricePerUnit } : {}) });
+    } else if (plan.mode === 'live-runner') {
+      validateLiveRunner({ ...plan.runner, runnerUrl: plan.runner.runnerUrl ?? local, capacity });
     }
   }
 
