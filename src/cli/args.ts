@@ -43,6 +43,12 @@ export function optionValue(parsed: ParsedArgs, name: string): string | undefine
   return list ? list[list.length - 1] : undefined;
 }
 
+/** `--tls-ca FILE` as a clients' `tls` option (absent: the clients' default). */
+export function tlsOption(parsed: ParsedArgs): { tls?: { caFile: string } } {
+  const file = optionValue(parsed, 'tls-ca');
+  return file === undefined ? {} : { tls: { caFile: file } };
+}
+
 /** An integer option within [min, max]. */
 export function intOption(parsed: ParsedArgs, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const text = optionValue(parsed, name);

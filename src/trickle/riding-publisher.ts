@@ -10,6 +10,7 @@
 import { ErrorCodes, TrickleError } from '../errors';
 import { TricklePublisher, type TricklePublisherOptions } from './trickle-publisher';
 import type { TrickleSegmentWriter } from './trickle-segment-writer';
+import { isCertificateError } from './tls';
 
 export interface OutageStart {
   url: string;
@@ -35,6 +36,7 @@ export interface RidingPublisherOptions extends TricklePublisherOptions {
 
 /** Errors that mean "the server is not there right now", as opposed to the channel's end or an abort. */
 export function isOutageError(err: unknown): boolean {
+  if (isCertificateError(err)) return false;
   if (!(err instanceof TrickleError)) return true;
   return err.code === ErrorCodes.ERR_TRICKLE_NETWORK || err.code === ErrorCodes.ERR_TRICKLE_HTTP || err.code === ErrorCodes.ERR_STREAM_NOT_FOUND;
 }

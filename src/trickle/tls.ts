@@ -99,3 +99,15 @@ export function createPeerAgent(url: URL, policy: TlsPolicy, keepAlive = true): 
 export function describeTls(policy: TlsPolicy): string {
   return policy.verify ? `verify against ${policy.source}` : 'no certificate verification (go-livepeer default)';
 }
+
+/**
+ * True when `err` (or its cause) is a refused certificate: verification is on and the peer's
+ * certificate does not pass. Not an outage: retrying cannot help.
+ */
+export function isCertificateError(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_/.test(code)) return true;
+  }
+  return false;
+}

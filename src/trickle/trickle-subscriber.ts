@@ -20,7 +20,7 @@ import {
   validateCount,
 } from './http-client';
 import { TrickleSegment } from './trickle-segment';
-import { createPeerAgent, resolveTls, type TlsOptions } from './tls';
+import { createPeerAgent, isCertificateError, resolveTls, type TlsOptions } from './tls';
 import type { OutageEnd, OutageStart } from './riding-publisher';
 import { HEADER_CLOSED, HEADER_LATEST, HEADER_SEQ, headerInt, SEQ_CURRENT, SEQ_NEXT, STATUS_SEQ_NONEXISTENT } from './protocol';
 
@@ -245,6 +245,9 @@ export class TrickleSubscriber implements AsyncIterable<TrickleSegment> {
       const now = Date.now();
       if (outageSince === 0) outageSince = now;
       const outage = now - outageSince;
+      if (isCertificateError(cause)) {
+        throw this.fail(networkError(`trickle GET ${segmentUrl(this.channel, get.seq)}: the server's certificate was refused (TLS verification is on: TRICKLE_TLS_CA / tls option)`, cause));
+      }
       if (failures > this.retries && outage >= this.outageMs) {
         const what = `trickle GET ${segmentUrl(this.channel, get.seq)} failed ${failures} times over ${outage} ms`;
         throw this.fail(cause instanceof TrickleError ? new TrickleError(cause.code, `${what}: ${cause.message}`, { cause }) : networkError(what, cause));

@@ -22,7 +22,7 @@ import { ErrorCodes, invalidArg, TrickleError } from '../errors';
 import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { peerRequest } from '../trickle/peer-request';
-import { createPeerAgent, resolveTls, type TlsOptions } from '../trickle/tls';
+import { createPeerAgent, isCertificateError, resolveTls, type TlsOptions } from '../trickle/tls';
 import { delay } from '../util';
 
 export interface RegistrationOptions {
@@ -159,6 +159,10 @@ export async function registerCapability(opts: RegistrationOptions): Promise<Reg
       } catch (err) {
         if (opts.signal?.aborted) return { registered: false, reason: 'aborted', attempts: attempt };
         lastError = (err as Error).message;
+        if (isCertificateError(err)) {
+          log.error("capability registration: the orchestrator's certificate was refused (TLS verification is on)", { orch_url: opts.orchUrl, error: lastError });
+          return { registered: false, reason: 'rejected', attempts: attempt, lastError };
+        }
       }
       log.warn('capability registration failed; retrying', { attempt, max_attempts: maxAttempts, error: lastError, delay_ms: delayMs });
       if (attempt < maxAttempts) await delay(delayMs, opts.signal);

@@ -4,7 +4,7 @@ import { ErrorCodes, TrickleError } from '../../errors';
 import { looksLikeMpegTs, MpegTsSplitter, type SplitPiece } from '../../trickle/mpegts-splitter';
 import { TricklePublisher } from '../../trickle/trickle-publisher';
 import type { TrickleSegmentWriter } from '../../trickle/trickle-segment-writer';
-import { intOption, optionValue, parseArgs } from '../args';
+import { intOption, optionValue, parseArgs, tlsOption } from '../args';
 import type { CliCommand } from '../command';
 
 const usage = `trickle-rt publish --url URL [options] FILE|-
@@ -18,7 +18,10 @@ channel so that subscribers see the end of the stream.
                         segment (MPEG-TS; default: keyframes only)
   --mime M              Content-Type (default video/MP2T)
   --start next|N        first segment: resume after the channel's last one (default) or N
-  --keep-channel        do not DELETE the channel at the end`;
+  --keep-channel        do not DELETE the channel at the end
+  --tls-ca FILE         verify an https channel against this PEM file (a CA or the orchestrator's
+                        own certificate); default: env TRICKLE_TLS_CA, else no verification, as
+                        go-livepeer's self-signed certificate needs`;
 
 const PROBE_BYTES = 188 * 4;
 
@@ -51,7 +54,7 @@ export const publishCommand: CliCommand = {
   summary: 'publish a file or stdin to a trickle channel (MPEG-TS cut at keyframes)',
   usage,
   async run(args) {
-    const p = parseArgs(args, { values: ['url', 'segment-bytes', 'mime', 'start'], flags: ['keep-channel'] }, 'publish');
+    const p = parseArgs(args, { values: ['url', 'segment-bytes', 'mime', 'start', 'tls-ca'], flags: ['keep-channel'] }, 'publish');
     const url = optionValue(p, 'url');
     const input = p.positionals[0];
     if (!url || input === undefined || p.positionals.length > 1) {
@@ -73,6 +76,7 @@ export const publishCommand: CliCommand = {
       start,
       deleteOnClose: !p.flags.has('keep-channel'),
       signal: abort.signal,
+      ...tlsOption(p),
     });
     const source = input === '-' ? process.stdin : createReadStream(input, { highWaterMark: 256 * 1024 });
     let splitter: MpegTsSplitter | FixedSplitter | undefined;

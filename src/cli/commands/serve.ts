@@ -17,11 +17,20 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'run a pytrickle-compatible worker (BYOC capability) with a processor module',
   usage:
-    'trickle-rt serve --processor MODULE [--port 8000] [--host 0.0.0.0] [--capacity 1] [--prefix /] [--auth-token T]\n\n' +
+    'trickle-rt serve --processor MODULE [--port 8000] [--host 0.0.0.0] [--capacity 1] [--prefix /] [--auth-token T]\n' +
+    '                 [--register byoc|live-runner|none] [--orch-url URL] [--orch-secret S] [--worker-url URL]\n' +
+    '                 [--capability-name NAME] [--app APP] [--tls-ca FILE]\n\n' +
     'MODULE exports (default) a FrameProcessor, a subclass, a factory, or createProcessor hooks (.js, .mjs, or .ts\n' +
-    'with the typescript package). Registers with an orchestrator when ORCH_URL and ORCH_SECRET are set.\n' +
-    'SIGTERM/SIGINT: stop accepting, drain streams, DELETE output channels, exit. Logs: JSON lines on stderr\n' +
-    '(TRICKLE_LOG_LEVEL=debug|info|warn|error).',
+    'with the typescript package).\n\n' +
+    'Livepeer network (docs/livepeer.md): --register byoc registers as a BYOC capability, live-runner runs as a\n' +
+    'go-livepeer live runner; default: env LIVEPEER_REGISTRATION, else BYOC when an orchestrator URL and secret\n' +
+    'are set (LIVEPEER_ORCH_URL/ORCH_URL, LIVEPEER_ORCH_SECRET/ORCH_SECRET). --worker-url is the address the\n' +
+    'orchestrator reaches this worker at (default http://localhost:PORT); --app the live runner\'s application\n' +
+    '(default live-video-to-video/NAME). Prefer the environment for the secret (a flag shows in ps).\n' +
+    '--tls-ca FILE verifies the orchestrator against a CA or its own certificate (default: env TRICKLE_TLS_CA,\n' +
+    'else no verification, as go-livepeer\'s self-signed certificate needs).\n' +
+    'SIGTERM/SIGINT: stop accepting, drain streams, DELETE output channels, unregister, exit. Logs: JSON lines on\n' +
+    'stderr (TRICKLE_LOG_LEVEL=debug|info|warn|error).',
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -32,26 +41,53 @@ export const serveCommand: CliCommand = {
         capacity: { type: 'string' },
         prefix: { type: 'string' },
         'auth-token': { type: 'string' },
+        register: { type: 'string' },
+        'orch-url': { type: 'string' },
+        'orch-secret': { type: 'string' },
+        'worker-url': { type: 'string' },
+        'capability-name': { type: 'string' },
+        app: { type: 'string' },
+        'tls-ca': { type: 'string' },
       },
       strict: true,
     });
     if (!values.processor) throw invalidArg('--processor', 'a module path', values.processor);
     const port = positiveInt('port', values.port, 8000, 0);
-    const capacity = positiveInt('capacity', values.capacity, 1);
+    // Without the flag, the capacity comes from the registration's environment (one capacity, advertised and served).
+    const capacity = values.capacity === undefined ? undefined : positiveInt('capacity', values.capacity, 1);
+    const register = values.register;
+    if (register !== undefined && register !== 'byoc' && register !== 'live-runner' && register !== 'none') {
+      throw invalidArg('--register', 'byoc, live-runner or none', register);
+    }
+    const orch = {
+      ...(values['orch-url'] !== undefined ? { orchUrl: values['orch-url'] } : {}),
+      ...(values['orch-secret'] !== undefined ? { orchSecret: values['orch-secret'] } : {}),
+    };
+    // The orchestrator flags go to the mode in use: the flag, else LIVEPEER_REGISTRATION, else a
+    // live runner when --app is given, else BYOC.
+    const liveRunner = (register ?? process.env['LIVEPEER_REGISTRATION'] ?? (values.app !== undefined ? 'live-runner' : 'byoc')) === 'live-runner';
     const processor = await loadProcessor(values.processor);
     const logger = createLogger({ fields: { component: 'worker' } });
     const server = new StreamServer({
       processor,
       port,
-      capacity,
       logger,
+      ...(capacity !== undefined ? { capacity } : {}),
+      ...(register !== undefined ? { register: register === 'none' ? false : register } : {}),
+      ...(values['capability-name'] !== undefined ? { capabilityName: values['capability-name'] } : {}),
+      ...(values['tls-ca'] !== undefined ? { tls: { caFile: values['tls-ca'] } } : {}),
+      ...(liveRunner
+        ? { liveRunner: { ...orch, ...(values['worker-url'] !== undefined ? { runnerUrl: values['worker-url'] } : {}), ...(values.app !== undefined ? { app: values.app } : {}) } }
+        : Object.keys(orch).length > 0 || values['worker-url'] !== undefined
+          ? { byoc: { ...orch, ...(values['worker-url'] !== undefined ? { url: values['worker-url'] } : {}) } }
+          : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(values.prefix !== undefined ? { routePrefix: values.prefix } : {}),
       ...(values['auth-token'] !== undefined ? { authToken: values['auth-token'] } : {}),
     });
     const done = new Promise<void>((resolve) => server.installSignalHandlers(resolve));
     const { port: bound } = await server.listen();
-    process.stdout.write(`${JSON.stringify({ listening: bound, capacity, processor: processor.name })}\n`);
+    process.stdout.write(`${JSON.stringify({ listening: bound, capacity: server.capacity, processor: processor.name })}\n`);
     await done;
     return 0;
   },

@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 
 import { ErrorCodes, TrickleError } from '../../errors';
 import { TrickleSubscriber } from '../../trickle/trickle-subscriber';
-import { intOption, optionValue, parseArgs } from '../args';
+import { intOption, optionValue, parseArgs, tlsOption } from '../args';
 import type { CliCommand } from '../command';
 
 const usage = `trickle-rt subscribe --url URL [options]
@@ -15,7 +15,10 @@ until the channel ends (EOS), disappears (404) or SIGINT/SIGTERM.
   --url URL             the channel URL
   --out FILE            where to write (default: stdout)
   --start N             first segment: -2 = the current one from its start (default), -1 = the
-                        next one, N ≥ 0 = that one`;
+                        next one, N ≥ 0 = that one
+  --tls-ca FILE         verify an https channel against this PEM file (a CA or the orchestrator's
+                        own certificate); default: env TRICKLE_TLS_CA, else no verification, as
+                        go-livepeer's self-signed certificate needs`;
 
 async function write(out: Writable, chunk: Buffer): Promise<void> {
   if (!out.write(chunk)) await once(out, 'drain');
@@ -26,7 +29,7 @@ export const subscribeCommand: CliCommand = {
   summary: 'read a trickle channel to a file or stdout until the end of the stream',
   usage,
   async run(args) {
-    const p = parseArgs(args, { values: ['url', 'out', 'start'], flags: [] }, 'subscribe');
+    const p = parseArgs(args, { values: ['url', 'out', 'start', 'tls-ca'], flags: [] }, 'subscribe');
     const url = optionValue(p, 'url');
     if (!url || p.positionals.length > 0) {
       process.stderr.write(`Usage: ${usage}\n`);
@@ -35,7 +38,7 @@ export const subscribeCommand: CliCommand = {
     const start = intOption(p, 'start', -2) ?? -2;
     const outPath = optionValue(p, 'out');
     const out: Writable = outPath ? createWriteStream(outPath) : process.stdout;
-    const sub = new TrickleSubscriber(url, { start });
+    const sub = new TrickleSubscriber(url, { start, ...tlsOption(p) });
     const onSignal = (): void => sub.close();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
