@@ -26,11 +26,24 @@ export { validateParams, mediaSettings, liveBitrate, ParamsValidationError, type
 export { WorkerState, type HealthStatus, type CurrentState } from './worker/worker-state';
 export type { StreamHandle, StreamEnd, StreamPhase, StartRequest } from './stream/stream-handle';
 export { createLogger, type Logger, type LogLevel } from './logger';
-export { registerCapability, registerCapabilityFromEnv, type RegistrationOptions, type RegistrationResult } from './worker/registration';
+export {
+  registerCapability,
+  registerCapabilityFromEnv,
+  unregisterCapability,
+  byocSettingsFromEnv,
+  CapabilityRegistration,
+  type CapabilityRegistrationOptions,
+  type RegistrationOptions,
+  type RegistrationResult,
+} from './worker/registration';
+export { LiveRunner, type LiveRunnerOptions, type LiveRunnerGpu, type LiveRunnerPrice } from './worker/live-runner';
+export { planRegistration, type ByocSettings, type LiveRunnerSettings, type RegistrationPlan } from './worker/livepeer-config';
+export { resolveTls, TLS_CA_ENV, type TlsOptions, type TlsPolicy } from './trickle/tls';
+export { RidingPublisher, RidingSegment, type RidingPublisherOptions, type OutageStart, type OutageEnd } from './trickle/riding-publisher';
 export { StreamStats, type StreamStatsSnapshot, type LatencySummary } from './stream/stream-stats';
 export { DEFAULT_TIMINGS, type StreamTimings } from './stream/timings';
 export { createStreamSession, StreamSession, type MediaPipeline, type MediaPipelineFactory, type MediaPipelineContext } from './stream/stream-session';
-export type { TransportFactory, ChannelPublisher, ChannelSubscriber, SegmentSink } from './stream/transport';
+export type { TransportFactory, ChannelPublisher, ChannelSubscriber, SegmentSink, OutageHandling } from './stream/transport';
 export {
   Engine,
   type EngineDType,
@@ -72,5 +85,5 @@ export { SEQ_CURRENT, SEQ_NEXT } from './trickle/protocol';
 export { MpegTsSplitter, looksLikeMpegTs, type SplitPiece, type MpegTsSplitterOptions } from './trickle/mpegts-splitter';
 export { createMediaPipeline, type MediaBackend, type MediaPipelineOptions } from './stream/media-pipeline';
 export { nativeMediaBackend, type NativeMediaOptions } from './stream/native-media';
-export { trickleTransport } from './stream/trickle-transport';
+export { trickleTransport, type TrickleTransportOptions } from './stream/trickle-transport';
 export { createTintProcessor } from './processor/samples/tint';
