@@ -24,7 +24,7 @@ import { CapabilityRegistration, validateRegistration, type RegistrationResult }
 import { LiveRunner, validateLiveRunner } from './live-runner';
 import { createSessionChannels, releaseSession, sessionHeaders, type SessionHeaders } from './live-session';
 import { planRegistration, type ByocSettings, type LiveRunnerSettings, type RegistrationPlan } from './livepeer-config';
-import { resolveTls, type TlsOptions } from '../trickle/tls';
+import { describeTls, resolveTls, type TlsOptions } from '../trickle/tls';
 import { bearerAuthorized } from './auth';
 import { gpuInfo } from './hardware';
 import { serveNodeRequest } from './node-http';
@@ -247,7 +247,7 @@ export class StreamServer {
     });
     void this.initialize();
     this.goOnNetwork();
-    this.log.info('listening', { port: this.port, capacity: this.capacity, prefix: this.prefix || '/' });
+    this.log.info('listening', { port: this.port, capacity: this.capacity, prefix: this.prefix || '/', livepeer: this.plan.mode, tls: describeTls(resolveTls(this.options.tls)) });
     return { port: this.port, url: this.url };
   }
 

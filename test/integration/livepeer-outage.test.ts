@@ -140,4 +140,38 @@ describe('an orchestrator outage mid-stream', () => {
     // The orchestrator came back with a new certificate; the worker registered again.
     expect(orch.requests('POST', '/capability/register').length).toBeGreaterThanOrEqual(1);
   });
+
+  it('an outage longer than the bound ends the stream with an error that says so', async () => {
+    const orch = new LocalOrchestrator();
+    await orch.start();
+    cleanups.push(() => orch.close());
+    const server = new StreamServer({
+      processor: createTintProcessor(),
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger,
+      capabilityName: 'tint',
+      register: 'byoc',
+      byoc: { orchUrl: orch.url, orchSecret: orch.secret, watchIntervalMs: 200 },
+      timings: { ...FAST_TIMINGS, outageMs: 1500 },
+      queueSize: 256,
+      media: { device: 'cpu', gopSeconds: 0.5 },
+    });
+    await server.listen();
+    await server.initialize();
+    cleanups.push(() => server.shutdown());
+    await server.registrationResult();
+    orch.capabilities.get('tint')!.url = server.url;
+    const { stream } = await orch.startStream('tint', { params: { tint: 'red', width: 64, height: 64 } });
+    const input = readFileSync(fixturePath('tiny'));
+    const pub = new TricklePublisher(stream.urls.subscribe_url, { start: 0 });
+    cleanups.push(() => pub.destroy());
+    await pub.writeSegment(input.subarray(0, Math.ceil(input.length / 2 / 188) * 188));
+    const handle = server.stream(stream.id)!;
+    await until(() => handle.stats.snapshot().framesIn > 0, 'input before the outage');
+    await orch.stop(false); // and it does not come back
+    const end = await handle.done;
+    expect(end.reason).toBe('error');
+    expect(end.error).toMatch(/^(input|output): .*(failed \d+ times over \d+ ms|could not be published for \d+ ms)/);
+  });
 });
