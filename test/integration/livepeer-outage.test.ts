@@ -105,10 +105,17 @@ describe('an orchestrator outage mid-stream', () => {
     // 60 frames (6 s at 10 fps) in 6 input segments: 3 before the outage, 3 after.
     const input = readFileSync(fixturePath('tiny'));
     const per = Math.ceil(input.length / 6 / 188) * 188;
-    const parts = [0, 1, 2, 3, 4, 5].map((i) => input.subarray(i * per, Math.min(input.length, (i + 1) * per)));
+    const parts: Buffer[] = [0, 1, 2, 3, 4, 5].map((i) => input.subarray(i * per, Math.min(input.length, (i + 1) * per)));
     const before = new TricklePublisher(stream.urls.subscribe_url, { start: 0 });
     cleanups.push(() => before.destroy());
-    for (const part of parts.slice(0, 3)) await before.writeSegment(part);
+    // In real time, as a gateway publishes (a burst would be partly dropped as stale frames).
+    const realTime = async (pub: TricklePublisher, list: Buffer[]): Promise<void> => {
+      for (const part of list) {
+        await pub.writeSegment(part);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    };
+    await realTime(before, parts.slice(0, 3));
     await until(() => out.frames() >= 20, 'output before the outage');
     const framesBefore = out.frames();
 
@@ -121,10 +128,11 @@ describe('an orchestrator outage mid-stream', () => {
 
     const after = new TricklePublisher(stream.urls.subscribe_url, { start: 'next' });
     cleanups.push(() => after.destroy());
-    for (const part of parts.slice(3)) await after.writeSegment(part);
-    // A gateway ends its input when its source ends, not the moment it wrote the last bytes: give
-    // the worker (still backing off from the outage) the time to read them before the DELETE.
-    await until(() => out.frames() >= 45, 'output after the outage');
+    await realTime(after, parts.slice(3));
+    // A gateway ends its input when its source ends, not the moment it wrote the last bytes: let the
+    // worker take in all 6 input segments before the DELETE.
+    const handle = server.stream(stream.id)!;
+    await until(() => handle.stats.snapshot().segmentsIn >= 6, 'the worker to read all the input');
     await after.close();
     await out.done;
 
