@@ -455,7 +455,8 @@ export class StreamServer {
   }
 
   private start(request: RouteRequest): RouteResponse | Promise<RouteResponse> {
-    const session = sessionHeaders(request.headers);
+    // Session headers count only in live-runner mode: elsewhere nobody vouches for them.
+    const session = this.plan.mode === 'live-runner' ? sessionHeaders(request.headers) : undefined;
     if (session) return this.startSession(request, session);
     if (this.state.shuttingDown) return this.startError(503, 'Server is shutting down');
     if (!this.state.pipelineReady) {
@@ -532,6 +533,10 @@ export class StreamServer {
     } catch (err) {
       this.countRejected('invalid');
       return this.startError(400, `Error starting stream: ${(err as Error).message}`);
+    }
+    if (this.plan.mode === 'live-runner' && !sameOrigin(session.control, this.plan.runner.orchUrl)) {
+      // The worker calls this URL with the session token: only the orchestrator it registered with.
+      return this.startError(400, `Error starting stream: Livepeer-Session-Control is not on the orchestrator ${new URL(this.plan.runner.orchUrl).origin}`);
     }
     if (this.registry.has(session.id)) return this.startError(409, `Error starting stream: session '${session.id}' already has a stream`);
     if (this.registry.size + this.pendingStarts >= this.capacity) {
@@ -663,5 +668,14 @@ export class StreamServer {
       stats: s.stats.snapshot(),
     }));
     return out;
+  }
+}
+
+/** True when both are URLs with the same scheme, host and port. */
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
   }
 }

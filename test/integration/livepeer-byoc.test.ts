@@ -119,6 +119,20 @@ describe('BYOC against a default go-livepeer orchestrator', () => {
     await until(() => orch.capabilities.has('tint'), 're-registration after an outage');
   });
 
+  it('a BYOC worker ignores live-runner session headers (nobody vouches for them)', async () => {
+    const orch = await orchestrator();
+    const { server, made } = await worker(orch, { capabilityName: 'tint' });
+    const r = await fetch(`${server.url}/stream/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'livepeer-session-id': 's', 'livepeer-session-token': 't', 'livepeer-session-control': `${orch.url}/runner/r/session/s` },
+      body: JSON.stringify({ params: {} }),
+    });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { message: string }).message).toMatch(/gateway_request_id is required/);
+    expect(made).toHaveLength(0);
+    expect(orch.log.filter((l) => l.path.startsWith('/runner/'))).toEqual([]);
+  });
+
   it('unregisters on graceful shutdown with the plain capability name as the body', async () => {
     const orch = await orchestrator();
     const { server } = await worker(orch, { capabilityName: 'tint' });

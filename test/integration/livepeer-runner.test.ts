@@ -166,6 +166,25 @@ describe('live runner against a go-livepeer-like orchestrator', () => {
     expect(server.liveRunner!.bootstraps).toBe(3);
   });
 
+  it('a session start whose control URL is not on the orchestrator is refused, nothing is called', async () => {
+    const orch = await orchestrator();
+    const { server, made } = await runner(orch);
+    await registered(orch, server);
+    const r = await fetch(`${server.url}/stream/start`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'livepeer-session-id': 'session_x',
+        'livepeer-session-token': 't',
+        'livepeer-session-control': 'http://127.0.0.1:9/runner/r/session/session_x',
+      },
+      body: JSON.stringify({ params: {} }),
+    });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { message: string }).message).toMatch(/Livepeer-Session-Control is not on the orchestrator/);
+    expect(made).toHaveLength(0);
+  });
+
   it('unregisters after draining on shutdown', async () => {
     const orch = await orchestrator();
     const { server, made } = await runner(orch);
