@@ -39,7 +39,8 @@ export {
 export { LiveRunner, type LiveRunnerOptions, type LiveRunnerGpu, type LiveRunnerPrice } from './worker/live-runner';
 export { planRegistration, type ByocSettings, type LiveRunnerSettings, type RegistrationPlan } from './worker/livepeer-config';
 export { resolveTls, TLS_CA_ENV, type TlsOptions, type TlsPolicy } from './trickle/tls';
-export { RidingPublisher, RidingSegment, type RidingPublisherOptions, type OutageStart, type OutageEnd } from './trickle/riding-publisher';
+export { RidingPublisher, type RidingPublisherOptions, type OutageStart, type OutageEnd } from './trickle/riding-publisher';
+export { RidingSegment } from './trickle/riding-segment';
 export { StreamStats, type StreamStatsSnapshot, type LatencySummary } from './stream/stream-stats';
 export { DEFAULT_TIMINGS, type StreamTimings } from './stream/timings';
 export { createStreamSession, StreamSession, type MediaPipeline, type MediaPipelineFactory, type MediaPipelineContext } from './stream/stream-session';

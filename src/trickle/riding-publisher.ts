@@ -8,9 +8,8 @@
  * Threading: JS thread only.
  */
 import { ErrorCodes, TrickleError } from '../errors';
+import { isOutageError, RidingSegment } from './riding-segment';
 import { TricklePublisher, type TricklePublisherOptions } from './trickle-publisher';
-import type { TrickleSegmentWriter } from './trickle-segment-writer';
-import { isCertificateError } from './tls';
 
 export interface OutageStart {
   url: string;
@@ -34,49 +33,6 @@ export interface RidingPublisherOptions extends TricklePublisherOptions {
   onRecovered?: (info: OutageEnd) => void;
 }
 
-/** Errors that mean "the server is not there right now", as opposed to the channel's end or an abort. */
-export function isOutageError(err: unknown): boolean {
-  if (isCertificateError(err)) return false;
-  if (!(err instanceof TrickleError)) return true;
-  return err.code === ErrorCodes.ERR_TRICKLE_NETWORK || err.code === ErrorCodes.ERR_TRICKLE_HTTP || err.code === ErrorCodes.ERR_STREAM_NOT_FOUND;
-}
-
-/** One segment of a RidingPublisher: its bytes go out, or are dropped during an outage. */
-export class RidingSegment {
-  /** @internal */
-  constructor(
-    private readonly owner: RidingPublisher,
-    private readonly writer: TrickleSegmentWriter | undefined,
-  ) {}
-
-  /** The segment index, or undefined when the segment is dropped from the start. */
-  get seq(): number | undefined {
-    return this.writer?.seq;
-  }
-
-  /** Sends a chunk (or drops it during an outage). Never rejects. */
-  write(chunk: Uint8Array): Promise<void> {
-    return this.writer ? this.writer.write(chunk) : Promise.resolve();
-  }
-
-  /**
-   * Ends the segment. Resolves `true` when the server has it, `false` when it was dropped; rejects
-   * only when the outage outlasted `outageMs`, or with the channel's end (ERR_TRICKLE_EOS) or an abort.
-   */
-  async end(): Promise<boolean> {
-    if (!this.writer) return false;
-    try {
-      await this.writer.end();
-    } catch (err) {
-      if (!isOutageError(err)) throw err;
-      this.owner._dropped(err);
-      return false;
-    }
-    this.owner._delivered();
-    return true;
-  }
-}
-
 /**
  * @example
  * const pub = new RidingPublisher(url, { onOutage: (i) => log.warn('output down', i), onRecovered: (i) => log.info('output back', i) });
@@ -93,6 +49,8 @@ export class RidingPublisher {
   private outageSince = 0;
   private droppedCount = 0;
   private totalDropped = 0;
+  /** What its segments report back (a narrow view, so that segments never hold the publisher). */
+  private readonly outcomes = { dropped: (err: unknown) => this.dropped(err), delivered: () => this.delivered() };
 
   constructor(
     url: string | URL,
@@ -120,10 +78,10 @@ export class RidingPublisher {
    */
   async next(): Promise<RidingSegment> {
     try {
-      return new RidingSegment(this, await this.publisher.next());
+      return new RidingSegment(this.outcomes, await this.publisher.next());
     } catch (err) {
       if (!isOutageError(err)) throw err;
-      this._dropped(err);
+      this.dropped(err);
       if (this.publisher.state === 'errored') {
         // A publisher that gave up (its channel missing, its start failing) is replaced by one
         // that resumes the channel where the server is (GET next, Lp-Trickle-Reset).
@@ -131,7 +89,7 @@ export class RidingPublisher {
         const { start: _start, reset: _reset, ...rest } = this.options;
         this.publisher = new TricklePublisher(this.url, { ...rest, start: 'next' });
       }
-      return new RidingSegment(this, undefined);
+      return new RidingSegment(this.outcomes, undefined);
     }
   }
 
@@ -144,8 +102,7 @@ export class RidingPublisher {
     this.publisher.destroy(err);
   }
 
-  /** @internal */
-  _dropped(err: unknown): void {
+  private dropped(err: unknown): void {
     const now = Date.now();
     this.droppedCount++;
     this.totalDropped++;
@@ -166,8 +123,7 @@ export class RidingPublisher {
     }
   }
 
-  /** @internal */
-  _delivered(): void {
+  private delivered(): void {
     if (this.outageSince === 0) return;
     const info: OutageEnd = { url: this.url, outageMs: Date.now() - this.outageSince, segmentsDropped: this.droppedCount };
     this.outageSince = 0;
