@@ -1,13 +1,17 @@
 // JS bindings of the TensorRT engine: loadEngine(options) -> Promise<NativeEngine>, and the
 // NativeEngine handle with io(), report(), run(feeds, stream) -> Promise, stats(), close().
-// JS thread only; the blocking work (deserialize/build, enqueue + wait) runs in AsyncWorkers.
+// JS thread only. Loading (deserialize/build) runs in an AsyncWorker. A run holds a libuv pool
+// thread only for its enqueue: the GPU's completion comes back through a stream callback
+// (cuda::OnStreamDone) and a ThreadSafeFunction, which settles the promise on the JS thread.
 //
 // Compiled in every build: without TensorRT, InferenceEngine::Load throws ERR_TENSORRT_UNAVAILABLE
 // (with the reason) from the worker, so loadEngine() rejects the same way on every machine.
 //
 // Ownership: the handle holds a std::shared_ptr to the engine until close() (idempotent). A run
-// pins the engine (shared_ptr) and its input tensors (TensorPtr, taken on the JS thread before
-// queueing), so closing the engine or the input tensors during a run is safe.
+// pins the engine (shared_ptr), its input tensors (TensorPtr, taken on the JS thread before
+// queueing), its outputs and its execution context until the GPU has finished it, and releases
+// them on the JS thread; so closing the engine or the input tensors (or overwriting what they
+// hold through another run) while a run is in flight is safe.
 #include <napi.h>
 
 #include <memory>
@@ -19,6 +23,7 @@
 #include "bindings/promise_worker.h"
 #include "bindings/tensor_wrap.h"
 #include "common/js_error.h"
+#include "cuda/cuda_ops.h"
 #include "infer/inference_engine.h"
 
 namespace trickle {
@@ -32,6 +37,105 @@ Napi::Array ShapeToJs(Napi::Env env, const std::vector<int64_t>& shape) {
   for (size_t i = 0; i < shape.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(shape[i])));
   return a;
 }
+
+// One Engine.run from its call to its completion on the GPU. Owned by its EnqueueJob until the
+// run is enqueued and its stream callback registered; from then on by that callback, which hands
+// it to the JS thread (DeliverRunDone) to settle the promise and to be destroyed there: dropping
+// the pins may free device memory or a stream, which a CUDA callback thread must not do.
+struct RunInFlight;
+void DeliverRunDone(Napi::Env env, Napi::Function, std::nullptr_t*, RunInFlight* state);
+using RunDoneTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, RunInFlight, DeliverRunDone>;
+
+struct RunInFlight {
+  RunInFlight(Napi::Env env, std::shared_ptr<InferenceEngine> e, std::vector<EngineFeed> f, EngineStream w)
+      : engine(std::move(e)),
+        feeds(std::move(f)),
+        where(std::move(w)),
+        deferred(Napi::Promise::Deferred::New(env)),
+        // Referenced: the event loop stays alive while the GPU works on the run.
+        done(RunDoneTsfn::New(env, "trickle.Engine.run", 0, 1)) {}
+
+  std::shared_ptr<InferenceEngine> engine;  // declared first: destroyed after the run's context slot
+  std::vector<EngineFeed> feeds;            // pins the input tensors
+  EngineStream where;
+  EngineRun run;                            // outputs + the slot and upload buffers in flight
+  Napi::Promise::Deferred deferred;
+  RunDoneTsfn done;
+  int status = 0;  // cudaError_t the stream reported at completion
+};
+
+// A CUDA driver thread, once the stream has passed the run: no CUDA calls and no destruction here
+// (cuda_ops.h), only the hand-over to the JS thread.
+void OnRunDone(int status, void* data) {
+  auto* state = static_cast<RunInFlight*>(data);
+  state->status = status;
+  RunDoneTsfn done = state->done;  // `state` may be gone on the JS thread as soon as it is queued
+  if (done.NonBlockingCall(state) != napi_ok) {
+    // The environment is shutting down: the state is left alive on purpose (its destructors would
+    // call CUDA on this thread); the process is exiting.
+  }
+  done.Release();
+}
+
+// JS thread: settles the promise and drops the run's pins. `env` is null when the environment is
+// being torn down; the pins are still released here, on the JS thread.
+void DeliverRunDone(Napi::Env env, Napi::Function, std::nullptr_t*, RunInFlight* raw) {
+  std::unique_ptr<RunInFlight> state(raw);
+  if (env == nullptr) return;
+  Napi::HandleScope scope(env);
+  if (state->status != 0) {
+    state->deferred.Reject(ToJsError(env, NativeError{"ERR_CUDA",
+                                                      "the GPU failed while running the engine: " + cuda::ErrorText(state->status),
+                                                      "Engine.run", state->status, true})
+                               .Value());
+    return;
+  }
+  Napi::Array out = Napi::Array::New(env, state->run.outputs.size());
+  for (size_t i = 0; i < state->run.outputs.size(); ++i) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", state->run.outputs[i].name);
+    o.Set("tensor", TensorWrap::NewInstance(env, std::move(state->run.outputs[i].tensor)));
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  state->deferred.Resolve(out);
+}
+
+// The enqueue of one run, on a libuv pool thread (input checks, a first-use execution context,
+// enqueueV3): it returns as soon as the work is queued on the GPU, freeing the pool thread.
+class EnqueueJob : public Napi::AsyncWorker {
+ public:
+  EnqueueJob(Napi::Env env, RunInFlight* state) : Napi::AsyncWorker(env, "trickle.Engine.run"), state_(state) {}
+
+ protected:
+  void Execute() override {
+    RunInFlight* state = state_;
+    failed_ = PromiseWorker::CaptureFailure("Engine.run", [state] { state->run = state->engine->Enqueue(state->feeds, state->where); },
+                                            &error_);
+    if (failed_) return;
+    // After this call the callback owns the state and may already have handed it over.
+    failed_ = PromiseWorker::CaptureFailure("Engine.run", [state] { cuda::OnStreamDone(state->run.stream, OnRunDone, state); }, &error_);
+    if (failed_) {
+      // Not registered, so the callback will never come: let the enqueued run drain before the
+      // pins go (JS thread, OnOK).
+      cuda::SynchronizeStreamQuietly(state->run.stream);
+      return;
+    }
+    state_ = nullptr;
+  }
+
+  void OnOK() override {
+    if (!state_) return;  // settled by DeliverRunDone
+    std::unique_ptr<RunInFlight> state(state_);
+    Napi::HandleScope scope(Env());
+    state->deferred.Reject(ToJsError(Env(), error_).Value());
+    state->done.Release();
+  }
+
+ private:
+  RunInFlight* state_;
+  NativeError error_;
+  bool failed_ = false;
+};
 
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
@@ -113,31 +217,6 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
   Napi::Value IsClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !engine_); }
 
-  class RunWorker : public PromiseWorker {
-   public:
-    RunWorker(Napi::Env env, std::shared_ptr<InferenceEngine> engine, std::vector<EngineFeed> feeds, EngineStream stream)
-        : PromiseWorker(env, "trickle.Engine.run"), engine_(std::move(engine)), feeds_(std::move(feeds)), stream_(stream) {}
-
-   protected:
-    void Run() override { outputs_ = engine_->Run(feeds_, stream_); }
-    Napi::Value Result(Napi::Env env) override {
-      Napi::Array out = Napi::Array::New(env, outputs_.size());
-      for (size_t i = 0; i < outputs_.size(); ++i) {
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("name", outputs_[i].name);
-        o.Set("tensor", TensorWrap::NewInstance(env, std::move(outputs_[i].tensor)));
-        out.Set(static_cast<uint32_t>(i), o);
-      }
-      return out;
-    }
-
-   private:
-    std::shared_ptr<InferenceEngine> engine_;  // pinned for the whole run
-    std::vector<EngineFeed> feeds_;            // pins the input tensors
-    EngineStream stream_;
-    std::vector<EngineOutput> outputs_;
-  };
-
   // run(feeds: {name, tensor}[], stream: bigint | string) -> Promise<{name, tensor}[]>: a bigint is
   // a caller's cudaStream_t (0n = the engine's default stream), a string names an engine-owned
   // stream. TypeScript validated names, dtypes and shapes against io(); the engine re-checks what
@@ -166,7 +245,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     } else {
       stream.name = info[1].As<Napi::String>().Utf8Value();
     }
-    return PromiseWorker::Launch(new RunWorker(env, std::move(engine), std::move(feeds), std::move(stream)));
+    auto* state = new RunInFlight(env, std::move(engine), std::move(feeds), std::move(stream));
+    Napi::Promise promise = state->deferred.Promise();
+    (new EnqueueJob(env, state))->Queue();
+    return promise;
   }
 
   std::shared_ptr<InferenceEngine> engine_;

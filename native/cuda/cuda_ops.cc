@@ -117,6 +117,36 @@ void Memcpy2DAsync(void* dst, size_t dst_pitch, const void* src, size_t src_pitc
 
 void CheckLaunch(int err, const char* op) { Check(static_cast<cudaError_t>(err), op); }
 
+namespace {
+struct StreamDone {
+  StreamDoneFn fn;
+  void* data;
+};
+void CUDART_CB StreamDoneTrampoline(cudaStream_t, cudaError_t status, void* p) {
+  // A driver thread: no CUDA calls here (see cuda_ops.h).
+  StreamDone done = *static_cast<StreamDone*>(p);
+  delete static_cast<StreamDone*>(p);
+  done.fn(static_cast<int>(status), done.data);
+}
+}  // namespace
+
+void OnStreamDone(void* stream, StreamDoneFn fn, void* data) {
+  auto* done = new StreamDone{fn, data};
+  const cudaError_t e = cudaStreamAddCallback(static_cast<cudaStream_t>(stream), StreamDoneTrampoline, done, 0);
+  if (e != cudaSuccess) {
+    delete done;
+    cudaGetLastError();
+    Check(e, "cudaStreamAddCallback");
+  }
+}
+
+void SynchronizeStreamQuietly(void* stream) noexcept {
+  cudaStreamSynchronize(static_cast<cudaStream_t>(stream));
+  cudaGetLastError();
+}
+
+std::string ErrorText(int status) { return ErrText(static_cast<cudaError_t>(status)); }
+
 void* HostAllocPinned(size_t bytes, int device) noexcept {
   try {
     OpsStream(device);
@@ -157,6 +187,9 @@ void Memcpy2DAsync(void*, size_t, const void*, size_t, size_t, size_t, CopyDir, 
 void CheckLaunch(int, const char* op) { Unavailable(op); }
 void* HostAllocPinned(size_t, int) noexcept { return nullptr; }
 void FreePinned(void*) noexcept {}
+void OnStreamDone(void*, StreamDoneFn, void*) { Unavailable("cudaStreamAddCallback"); }
+void SynchronizeStreamQuietly(void*) noexcept {}
+std::string ErrorText(int status) { return "CUDA error " + std::to_string(status); }
 
 #endif
 

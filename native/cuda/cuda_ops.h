@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 namespace trickle::cuda {
 
@@ -46,5 +47,19 @@ void* HostAllocPinned(size_t bytes, int device) noexcept;
 void FreePinned(void* ptr) noexcept;
 // Throws NativeException ERR_CUDA for a non-zero cudaError_t from a launcher in kernels.h.
 void CheckLaunch(int err, const char* op);
+
+// Calls `fn(status, data)` exactly once, on a CUDA driver thread, after all work enqueued on
+// `stream` so far has completed (cudaStreamAddCallback: unlike cudaLaunchHostFunc it also runs
+// after a device error, with that error as `status`, so a waiter is always told). `fn` must not
+// call the CUDA API, block, or drop the last reference to anything whose destructor does (device
+// memory, streams, execution contexts): it should hand `data` to another thread and return.
+// Throws ERR_CUDA when the callback cannot be registered (then `fn` is never called), and
+// ERR_CUDA_UNAVAILABLE in the CUDA-off build.
+using StreamDoneFn = void (*)(int status, void* data);
+void OnStreamDone(void* stream, StreamDoneFn fn, void* data);
+// Blocks until `stream` has drained, ignoring errors (error paths on worker threads only).
+void SynchronizeStreamQuietly(void* stream) noexcept;
+// "cudaErrorXxx: text" for a status passed to a StreamDoneFn (any thread except the callback's).
+std::string ErrorText(int status);
 
 }  // namespace trickle::cuda

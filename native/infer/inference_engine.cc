@@ -210,14 +210,13 @@ struct IoBinding {
 };
 
 // The per-stream state: an execution context (TensorRT requires one per concurrently used
-// stream), its completion event and its buffer pools. `mu` serializes runs on the same stream
-// (they are stream-ordered anyway; the context's shapes and addresses are per-run state).
+// stream) and its buffer pools. `mu` serializes the enqueues on the same stream (the GPU runs them
+// in stream order anyway; the context's shapes and addresses are per-enqueue state).
 struct ContextSlot {
   std::mutex mu;
   UniqueCudaStream owned_stream;  // for engine-owned (named) streams; null for a caller's stream
   cudaStream_t stream = nullptr;
   std::unique_ptr<nv::IExecutionContext> context;
-  UniqueCudaEvent done;
   std::map<std::string, std::vector<std::shared_ptr<TensorStorage>>> outputs;  // pooled output buffers
   std::map<std::string, std::shared_ptr<TensorStorage>> staging;                // host-feed uploads
   uint64_t last_use = 0;
@@ -259,11 +258,40 @@ class TrtEngine final : public InferenceEngine {
     return s;
   }
 
-  std::vector<EngineOutput> Run(const std::vector<EngineFeed>& feeds, const EngineStream& where) override {
-    static constexpr const char* kOp = "Engine.run";
+  EngineRun Enqueue(const std::vector<EngineFeed>& feeds, const EngineStream& where) override {
     CudaCheck(cudaSetDevice(device_), "cudaSetDevice");
-    std::shared_ptr<ContextSlot> slot = AcquireSlot(where);
-    std::lock_guard<std::mutex> run_lock(slot->mu);
+    auto in_flight = std::make_shared<RunInFlight>();
+    in_flight->slot = AcquireSlot(where);
+    ContextSlot& slot = *in_flight->slot;
+    std::lock_guard<std::mutex> run_lock(slot.mu);
+    EngineRun run;
+    try {
+      run.outputs = EnqueueLocked(feeds, slot, *in_flight);
+    } catch (...) {
+      // Part of the run (waits, uploads, the enqueue itself) may be queued already: let it drain
+      // before the caller releases the feeds and buffers it reads. Error path only.
+      cudaStreamSynchronize(slot.stream);
+      cudaGetLastError();
+      throw;
+    }
+    run.stream = slot.stream;
+    run.in_flight = std::move(in_flight);
+    runs_.fetch_add(1);
+    return run;
+  }
+
+ private:
+  // What one enqueued run holds until the GPU has passed it: its context slot (an evicted slot's
+  // stream and context live on until then) and the host-feed upload buffers it reads (a later run
+  // may replace a slot's staging buffer by a bigger one while this run still reads the old one).
+  struct RunInFlight {
+    std::shared_ptr<ContextSlot> slot;
+    std::vector<std::shared_ptr<TensorStorage>> staging;
+  };
+
+  std::vector<EngineOutput> EnqueueLocked(const std::vector<EngineFeed>& feeds, ContextSlot& slot_ref, RunInFlight& in_flight) {
+    static constexpr const char* kOp = "Engine.run";
+    ContextSlot* slot = &slot_ref;
     nv::IExecutionContext* ctx = slot->context.get();
     cudaStream_t stream = slot->stream;
 
@@ -326,9 +354,11 @@ class TrtEngine final : public InferenceEngine {
       if (t.location() == TensorLocation::kHost) {
         // Host feeds are uploaded on the run's stream into a per-context staging buffer (counted:
         // a zero-copy pipeline should see host_uploads stay at 0). The staging buffer is reused
-        // by the next run on this stream, which is ordered after this one.
+        // by the next run on this stream, which is ordered after this one on the GPU; this run
+        // pins the buffer it reads in case a later, bigger feed replaces it meanwhile.
         auto& staging = slot->staging[b.desc.name];
         if (!staging || staging->bytes() < t.bytes()) staging = allocate(t.bytes());
+        in_flight.staging.push_back(staging);
         CudaCheck(cudaMemcpyAsync(staging->data(), address, t.bytes(), cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync");
         address = staging->data();
         host_uploads_.fetch_add(1);
@@ -368,17 +398,11 @@ class TrtEngine final : public InferenceEngine {
     }
 
     if (!ctx->enqueueV3(stream)) ThrowTrt("enqueueV3 failed", *logger_, kOp);
-    // Completion: an event recorded after the enqueue on the run's stream, waited on here (a
-    // blocking-sync event, so this worker thread sleeps instead of spinning). Only this stream
-    // waits; other streams and contexts keep running. When Run() returns the outputs are complete,
-    // so any consumer on any stream may read them.
-    CudaCheck(cudaEventRecord(slot->done.get(), stream), "cudaEventRecord");
-    CudaCheck(cudaEventSynchronize(slot->done.get()), "cudaEventSynchronize");
-    runs_.fetch_add(1);
+    // No wait here: the caller learns of completion from the stream (cuda::OnStreamDone) and hands
+    // the outputs on only then, so any consumer on any stream may read them at once.
     return outputs;
   }
 
- private:
   std::shared_ptr<ContextSlot> AcquireSlot(const EngineStream& where) {
     const std::string key = where.handle ? "handle:" + std::to_string(where.handle) : "name:" + where.name;
     std::lock_guard<std::mutex> lock(slots_mu_);
@@ -407,9 +431,6 @@ class TrtEngine final : public InferenceEngine {
     }
     slot->context.reset(engine_->createExecutionContext());
     if (!slot->context) ThrowTrt("createExecutionContext failed", *logger_, "Engine.run");
-    cudaEvent_t ev = nullptr;
-    CudaCheck(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming | cudaEventBlockingSync), "cudaEventCreateWithFlags");
-    slot->done.reset(ev);
     slot->last_use = ++use_clock_;
     slots_.emplace(key, slot);
     return slot;
@@ -417,8 +438,9 @@ class TrtEngine final : public InferenceEngine {
 
   // A buffer of at least `bytes` that no Tensor references any more (use_count 1: only the pool),
   // else a new one; at most kOutputPoolDepth buffers per output are kept. Reuse is safe at once:
-  // consumers hold their reference until their own GPU work on it has completed (frame/tensor.h),
-  // and this engine's previous run on it completed before Run() returned.
+  // a run still in flight is referenced by its caller's outputs until it completed (use_count > 1),
+  // and a consumer's kernel queued on the ops stream before the tensor was dropped is waited for by
+  // every run (the ops-stream event at the top of EnqueueLocked).
   template <typename Allocate>
   std::shared_ptr<TensorStorage> PooledOutput(ContextSlot& slot, const std::string& name, size_t bytes, Allocate& allocate) {
     auto& pool = slot.outputs[name];

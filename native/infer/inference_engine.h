@@ -2,11 +2,12 @@
 // header: the implementation (inference_engine.cc) is compiled against the TensorRT headers only
 // when TRICKLE_HAVE_TENSORRT is defined; otherwise Load() throws ERR_TENSORRT_UNAVAILABLE.
 //
-// Threading: Load() and Run() block (deserialize/build; enqueue + wait for the GPU) and run on
-// worker threads (AsyncWorker). An InferenceEngine is immutable after Load() except for its
-// context table and pools, which are guarded by mutexes, so Run() may be called from several
-// threads at once. Runs on the same CUDA stream share one IExecutionContext and are serialized;
-// runs on different streams use different contexts and may overlap on the GPU.
+// Threading: Load() blocks (deserialize/build) and Enqueue() blocks for the enqueue only (input
+// checks, first-use context creation, enqueueV3), never for the GPU; both run on worker threads
+// (AsyncWorker). An InferenceEngine is immutable after Load() except for its context table and
+// pools, which are guarded by mutexes, so Enqueue() may be called from several threads at once.
+// Runs on the same CUDA stream share one IExecutionContext and are enqueued one at a time (and
+// stream-ordered on the GPU); runs on different streams use different contexts and may overlap.
 //
 // Ownership: always held through std::shared_ptr. A job pins the engine (shared_ptr) for its whole
 // duration, so JS close() never frees an engine under a running job.
@@ -62,13 +63,13 @@ struct EngineLoadReport {
 struct EngineStats {
   int64_t runs = 0;
   int64_t contexts = 0;          // execution contexts alive (one per CUDA stream used)
-  int64_t host_uploads = 0;      // host tensors copied to the device by Run()
+  int64_t host_uploads = 0;      // host tensors copied to the device by Enqueue()
   int64_t host_upload_bytes = 0;
   int64_t outputs_allocated = 0; // output buffers allocated
   int64_t outputs_reused = 0;    // output buffers reused from the pool
 };
 
-// One input of a Run(): the tensor stays pinned by the TensorPtr until Run() returns.
+// One input of a run: the caller keeps the TensorPtr until the run has completed on the GPU.
 struct EngineFeed {
   std::string name;
   TensorPtr tensor;
@@ -77,6 +78,14 @@ struct EngineFeed {
 struct EngineOutput {
   std::string name;
   std::shared_ptr<Tensor> tensor;
+};
+
+// A run enqueued by InferenceEngine::Enqueue: its outputs, the stream it runs on, and what must
+// stay alive until the GPU has passed it (the execution context's slot, host-feed upload buffers).
+struct EngineRun {
+  std::vector<EngineOutput> outputs;
+  void* stream = nullptr;  // cudaStream_t
+  std::shared_ptr<void> in_flight;
 };
 
 // Where a run is enqueued: a caller's cudaStream_t (`handle` non-zero, e.g. a frame's ops stream),
@@ -99,14 +108,16 @@ class InferenceEngine {
   virtual const std::vector<EngineIoDesc>& io() const = 0;
   virtual int device() const = 0;
 
-  // Runs once on `stream` and returns
-  // when the outputs are complete on the GPU. Feeds must name every input exactly once; host
-  // tensors are uploaded (counted in stats and in the process copy counters). The stream waits on
-  // each device input's `ready_event` (frame/tensor.h) when it has one; inputs without one must be
-  // complete or produced on `stream`. Outputs are complete CUDA tensors (no ready_event) from the
-  // stream's pool: a buffer is rewritten by a later Run() only after every Tensor referencing it
-  // has been dropped.
-  virtual std::vector<EngineOutput> Run(const std::vector<EngineFeed>& feeds, const EngineStream& stream) = 0;
+  // Enqueues one run on `stream` and returns without waiting for the GPU. Feeds must name every
+  // input exactly once; host tensors are uploaded (counted in stats and in the process copy
+  // counters). The stream waits on each device input's `ready_event` (frame/tensor.h) when it has
+  // one; inputs without one must be complete or produced on `stream`. The outputs are CUDA tensors
+  // from the stream's pool (no ready_event) that are complete once the GPU has passed the run
+  // (EngineRun::stream; cuda::OnStreamDone tells when): a buffer is rewritten by a later run only
+  // after every Tensor referencing it has been dropped. Until the run completes, the caller keeps
+  // the feeds, the outputs and EngineRun::in_flight alive, and drops them on a thread that may
+  // call CUDA (never inside a stream callback). On a throw nothing of the run is left in flight.
+  virtual EngineRun Enqueue(const std::vector<EngineFeed>& feeds, const EngineStream& stream) = 0;
 
   virtual EngineStats Stats() const = 0;
 };

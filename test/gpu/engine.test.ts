@@ -224,6 +224,27 @@ describe.skipIf(!runEngines)('TensorRT engines on a GPU', () => {
     }
   });
 
+  it('a run pins what it uses until the GPU is done: inputs and engine closed right after run(), more streams in flight than pool threads', async () => {
+    // run() holds a libuv pool thread only for the enqueue and settles from a stream callback; the
+    // inputs (host feeds: uploaded from their memory on the run's stream), the engine and evicted
+    // contexts (16 streams, maxContexts may be smaller) must outlive every run still on the GPU.
+    const engine = await Engine.load(model('add.onnx', addModel([1, 4])), { cacheDir });
+    using hy = Tensor.from(y, [1, 4]);
+    using dy = await hy.toDevice(0);
+    const pending: Array<Promise<Record<string, Tensor>>> = [];
+    for (let i = 0; i < 48; i++) {
+      const hx = Tensor.from(Float32Array.from(x, (v) => v * (i + 1)), [1, 4]);
+      pending.push(engine.run({ x: hx, y: dy }, { stream: `pins${i % 16}` }));
+      hx.close();
+    }
+    engine.close();
+    const results = await Promise.all(pending);
+    for (let i = 0; i < results.length; i++) {
+      using z = results[i]!['z']!;
+      expect(await readBack(z)).toEqual(Array.from(x, (v, k) => v * (i + 1) + y[k]!));
+    }
+  });
+
   it('keeps a TensorRT timing cache beside the engine cache and bounds contexts by memory', async () => {
     using engine = await Engine.load(model('add-timing.onnx', addModel([1, 8])), { cacheDir });
     expect(engine.info.source).toBe('onnx');
