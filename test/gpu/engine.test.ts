@@ -289,6 +289,49 @@ describe.skipIf(!runEngines)('TensorRT engines on a GPU', () => {
     for (const t of inputs) t.close();
   });
 
+  it('pipelines on their own streams at once: run() while other streams\' fromTensor still reads closed outputs', async () => {
+    // Four pipelines, each on its own named stream (its own context and output pool), each with its
+    // own picture: run -> fromTensor on the ops stream -> output closed at once, so the next run of
+    // that stream may reuse the buffer while this fromTensor is still queued and other streams'
+    // runs and kernels are in flight. Every frame must show its own pipeline's picture.
+    const w = 64;
+    const h = 32;
+    using engine = await Engine.load(model('invert-pipelines.onnx', scaleBiasModel([1, 3, h, w], -1, 1)), { cacheDir });
+    const seeds = [3, 101, 7, 53];
+    const inputs: Tensor[] = [];
+    const expected: number[][] = [];
+    for (const seed of seeds) {
+      const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (Math.floor(i / 3) * seed) % 256); // grey
+      const planar = new Float32Array(w * h * 3);
+      for (let p = 0; p < w * h; p++) for (let c = 0; c < 3; c++) planar[c * w * h + p] = rgb[p * 3 + c]! / 255;
+      using host = Tensor.from(planar, [1, 3, h, w]);
+      inputs.push(await host.toDevice(0));
+      expected.push(Array.from(rgb, (v) => Math.round((1 - v / 255) * 255)));
+    }
+    const pipeline = async (p: number): Promise<VideoFrame[]> => {
+      const frames: VideoFrame[] = [];
+      for (let i = 0; i < 12; i++) {
+        const out = (await engine.run({ input: inputs[p]! }, { stream: `pipeline-${p}` }))['output']!;
+        frames.push(await VideoFrame.fromTensor(out, null, { layout: 'nchw' }));
+        out.close();
+      }
+      return frames;
+    };
+    const all = await Promise.all(seeds.map((_, p) => pipeline(p)));
+    for (let p = 0; p < all.length; p++) {
+      for (const frame of all[p]!) {
+        using f = frame;
+        using host = await f.download();
+        using t = await host.toTensor({ layout: 'nhwc', dtype: 'uint8' });
+        const got = Array.from(t.data as Uint8Array);
+        let maxErr = 0;
+        got.forEach((v, k) => (maxErr = Math.max(maxErr, Math.abs(v - expected[p]![k]!))));
+        expect(maxErr).toBeLessThanOrEqual(3); // as in the test above; another pipeline's picture is far off
+      }
+    }
+    for (const t of inputs) t.close();
+  });
+
   it('rejects a corrupt .engine file with ERR_TENSORRT', async () => {
     const path = join(dir, 'bad.engine');
     writeFileSync(path, Buffer.alloc(4096, 7));
