@@ -24,7 +24,7 @@ DEPS=${TRICKLE_DEPS_DIR:-$ROOT/.deps}
 CLI_DIR=$DEPS/ffmpeg-cli
 LIMIT_MIB=${GPU_CHECK_LIMIT_MIB:-60}
 # Parts of `run` (one device call each, see cmd_run).
-GPU_TESTS="test/gpu/cuda-selftest.test.ts test/gpu/media-nvdec-nvenc.test.ts test/gpu/tensor-kernels.test.ts test/gpu/worker-gpu.test.ts"
+GPU_TESTS="test/gpu/cuda-selftest.test.ts test/gpu/media-nvdec-nvenc.test.ts test/gpu/tensor-kernels.test.ts test/gpu/worker-gpu.test.ts test/gpu/stream-ordering.test.ts"
 NATIVE_TESTS="test/native/capabilities.test.ts test/native/gpu-policy.test.ts test/native/decoder.test.ts
 test/native/decoder-robustness.test.ts test/native/encoder.test.ts test/native/tensor-ops.test.ts
 test/native/tensor-colour.test.ts test/native/frame-lifecycle.test.ts test/native/frame-audio.test.ts

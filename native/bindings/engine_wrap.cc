@@ -14,12 +14,15 @@
 // hold through another run) while a run is in flight is safe.
 #include <napi.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "bindings/bindings.h"
 #include "bindings/class_registry.h"
+#include "bindings/pipeline_registry.h"
 #include "bindings/promise_worker.h"
 #include "bindings/tensor_wrap.h"
 #include "common/js_error.h"
@@ -42,20 +45,55 @@ Napi::Array ShapeToJs(Napi::Env env, const std::vector<int64_t>& shape) {
 // run is enqueued and its stream callback registered; from then on by that callback, which hands
 // it to the JS thread (DeliverRunDone) to settle the promise and to be destroyed there: dropping
 // the pins may free device memory or a stream, which a CUDA callback thread must not do.
+// Registered as a pipeline (pipeline_registry.h) while in flight: process.exit() drains its stream
+// first, so no stream callback fires into a process whose CUDA runtime is being unloaded.
 struct RunInFlight;
 void DeliverRunDone(Napi::Env env, Napi::Function, std::nullptr_t*, RunInFlight* state);
 using RunDoneTsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, RunInFlight, DeliverRunDone>;
 
-struct RunInFlight {
+struct RunInFlight final : StoppablePipeline {
+  napi_env env_;
+  std::mutex mu_;
+  std::condition_variable enqueued_cv_;
+  bool enqueue_finished_ = false;
+  void* stream_ = nullptr;  // what StopNow drains
+
   RunInFlight(Napi::Env env, std::shared_ptr<InferenceEngine> e, std::vector<EngineFeed> f, EngineStream w)
-      : engine(std::move(e)),
+      : env_(env),
+        engine(std::move(e)),
         feeds(std::move(f)),
         where(std::move(w)),
         deferred(Napi::Promise::Deferred::New(env)),
         // Referenced: the event loop stays alive while the GPU works on the run.
-        done(RunDoneTsfn::New(env, "trickle.Engine.run", 0, 1)) {}
+        done(RunDoneTsfn::New(env, "trickle.Engine.run", 0, 1)) {
+    RegisterPipeline(env_, this);
+  }
+  ~RunInFlight() override { UnregisterPipeline(env_, this); }
 
-  std::shared_ptr<InferenceEngine> engine;  // declared first: destroyed after the run's context slot
+  // JS thread, process.exit(): waits until the enqueue has finished and the stream has passed the
+  // run (its callback has then fired; the promise is never settled, the process is exiting).
+  void StopNow() override {
+    UnregisterPipeline(env_, this);
+    void* stream = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      enqueued_cv_.wait(lock, [this] { return enqueue_finished_; });
+      stream = stream_;
+    }
+    if (stream) cuda::SynchronizeStreamQuietly(stream);
+  }
+
+  // Pool thread, before the callback is registered (afterwards the state may be gone at any time).
+  void EnqueueFinished(void* stream) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      enqueue_finished_ = true;
+      stream_ = stream;
+    }
+    enqueued_cv_.notify_all();
+  }
+
+  std::shared_ptr<InferenceEngine> engine;  // declared before `run`: destroyed after the run's context slot
   std::vector<EngineFeed> feeds;            // pins the input tensors
   EngineStream where;
   EngineRun run;                            // outputs + the slot and upload buffers in flight
@@ -111,6 +149,7 @@ class EnqueueJob : public Napi::AsyncWorker {
     RunInFlight* state = state_;
     failed_ = PromiseWorker::CaptureFailure("Engine.run", [state] { state->run = state->engine->Enqueue(state->feeds, state->where); },
                                             &error_);
+    state->EnqueueFinished(failed_ ? nullptr : state->run.stream);
     if (failed_) return;
     // After this call the callback owns the state and may already have handed it over.
     failed_ = PromiseWorker::CaptureFailure("Engine.run", [state] { cuda::OnStreamDone(state->run.stream, OnRunDone, state); }, &error_);

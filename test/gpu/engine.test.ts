@@ -7,9 +7,10 @@
  * usable TensorRT (addon built without TRICKLE_TENSORRT_ROOT, or libnvinfer missing) fails too,
  * with the reason: a GPU verification run must not pass by skipping the engine.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -243,6 +244,27 @@ describe.skipIf(!runEngines)('TensorRT engines on a GPU', () => {
       using z = results[i]!['z']!;
       expect(await readBack(z)).toEqual(Array.from(x, (v, k) => v * (i + 1) + y[k]!));
     }
+  });
+
+  it('process.exit() with runs in flight drains them first and exits cleanly', async () => {
+    const path = model('add-exit.onnx', addModel([1, 4]));
+    (await Engine.load(path, { cacheDir })).close(); // built and cached here, so the child loads it fast
+    const script = `
+      const rt = require('./dist/index.js');
+      const { native } = require('./dist/native/addon.js');
+      (async () => {
+        const engine = await rt.Engine.load(${JSON.stringify(path)}, { cacheDir: ${JSON.stringify(cacheDir)} });
+        const x = rt.Tensor.from(new Float32Array([1, 2, 3, 4]), [1, 4]);
+        for (let i = 0; i < 32; i++) void engine.run({ x, y: x }, { stream: 'exit' + (i % 4) }).catch(() => {});
+        // registered after the addon loaded: runs after trickle-rt's own exit hook
+        process.on('exit', () => { process.stdout.write('in flight at exit: ' + native().pipelineCount() + '\\n'); });
+        process.exit(0);
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: resolve(__dirname, '..', '..'), encoding: 'utf8', timeout: 120_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('in flight at exit: 0');
+    expect(r.stderr).not.toMatch(/Segmentation|Aborted|CUDA error|terminate called/);
   });
 
   it('keeps a TensorRT timing cache beside the engine cache and bounds contexts by memory', async () => {
