@@ -1,8 +1,9 @@
 // Every running pipeline (decoder, encoder) and engine run in flight (bindings/engine_wrap.cc) of
-// each N-API env, so that process.exit() can stop or drain them before the process tears down. `process.exit()` does not run env cleanup hooks on the main thread:
-// it goes straight to exit(), whose static destructors and atexit handlers unload the CUDA runtime
-// while a decode or encode thread may still be inside NVDEC/NVENC. The TypeScript loader calls
-// stopPipelines() from process.on('exit'), which runs first, synchronously.
+// each N-API env, so that process.exit() can stop or drain them before the process tears down.
+// `process.exit()` does not run env cleanup hooks on the main thread: it goes straight to exit(),
+// whose static destructors and atexit handlers unload the CUDA runtime while a decode or encode
+// thread may still be inside NVDEC/NVENC, or a stream callback may still be due. The TypeScript
+// loader calls stopPipelines() from process.on('exit'), which runs first, synchronously.
 // Threading: JS thread only (register, unregister and stop happen there).
 #pragma once
 

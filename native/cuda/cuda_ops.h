@@ -54,10 +54,12 @@ void CheckLaunch(int err, const char* op);
 // call the CUDA API, block, or drop the last reference to anything whose destructor does (device
 // memory, streams, execution contexts): it should hand `data` to another thread and return.
 // Throws ERR_CUDA when the callback cannot be registered (then `fn` is never called), and
-// ERR_CUDA_UNAVAILABLE in the CUDA-off build.
+// ERR_CUDA_UNAVAILABLE in the CUDA-off build. (CUDA 13 documents cudaStreamAddCallback as slated
+// for eventual deprecation; cudaLaunchHostFunc is not a drop-in: it skips the call after an error.)
 using StreamDoneFn = void (*)(int status, void* data);
 void OnStreamDone(void* stream, StreamDoneFn fn, void* data);
-// Blocks until `stream` has drained, ignoring errors (error paths on worker threads only).
+// Blocks until `stream` has drained, ignoring errors: error paths on worker threads, and draining
+// runs in flight at process.exit() (bindings/engine_wrap.cc).
 void SynchronizeStreamQuietly(void* stream) noexcept;
 // "cudaErrorXxx: text" for a status passed to a StreamDoneFn (any thread except the callback's).
 std::string ErrorText(int status);
