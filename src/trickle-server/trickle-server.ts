@@ -8,6 +8,7 @@
  * by its socket's backpressure (it never makes the server buffer more than the segment itself).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 
 import { ErrorCodes, invalidArg, TrickleError } from '../errors';
@@ -50,6 +51,37 @@ export interface TrickleServerOptions {
    * end of the stream. POST/DELETE see the channel as gone at once. 0 = Go behaviour. Default 10 000.
    */
   closedGraceMs?: number;
+  /**
+   * Bytes all segments together may hold (retained ones, and evicted ones still being read). Going
+   * over evicts, without ever making a publisher wait: first retained segments nobody reads (oldest
+   * first), then readers of evicted or retained segments are cut, and as a last resort the segment
+   * being written is cut (its POST gets 507). Default 1 GiB.
+   */
+  maxRetainedBytes?: number;
+  /**
+   * A reader whose socket accepts no more data for this long while the segment has bytes it has not
+   * taken is cut (its response aborted), so a stalled reader never pins a segment (ms). Default 20 000.
+   */
+  readerStallTimeoutMs?: number;
+  /** A POST body that delivers no byte for this long after its first byte is cut, as a publisher abort (ms). Default 30 000. */
+  bodyIdleTimeoutMs?: number;
+  /** A connection must complete its request headers within this (ms; node:http `headersTimeout`). Default 10 000. */
+  headersTimeoutMs?: number;
+  /** A keep-alive connection without a request is closed after this (ms). Default 30 000. */
+  keepAliveTimeoutMs?: number;
+  /** Most open connections; more are closed at once. Default 4096. */
+  maxConnections?: number;
+  /** Most open connections from one client address; more are closed at once. Default 512. */
+  maxConnectionsPerClient?: number;
+  /** Most channels one client address may have created over HTTP (autocreate) that still exist; more gets 429. Default 64. */
+  maxChannelsPerClient?: number;
+  /** Most GETs one client address may hold on one channel at once; more gets 429. Default 32. */
+  maxSubscribersPerClient?: number;
+  /**
+   * When set, every request must carry `Authorization: Bearer <authToken>` (401 otherwise). Default:
+   * none, as go-livepeer's server (whose channel names are unguessable per stream).
+   */
+  authToken?: string;
 }
 
 /** A snapshot of one channel, for monitoring and tests. */
@@ -80,27 +112,93 @@ const DEFAULTS = {
   maxChannels: 1024,
   maxSubscribersPerChannel: 256,
   closedGraceMs: 10_000,
-} satisfies Required<TrickleServerOptions>;
+  maxRetainedBytes: 1024 * 1024 * 1024,
+  readerStallTimeoutMs: 20_000,
+  bodyIdleTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 30_000,
+  maxConnections: 4096,
+  maxConnectionsPerClient: 512,
+  maxChannelsPerClient: 64,
+  maxSubscribersPerClient: 32,
+} satisfies Required<Omit<TrickleServerOptions, 'authToken'>>;
+
+/** The limits of a server, as {@link TrickleServer.limits} reports them. */
+export type TrickleServerLimits = Required<Omit<TrickleServerOptions, 'authToken' | 'basePath' | 'autocreate' | 'changefeed'>>;
+
+/** Counters of what the server's limits did, for monitoring and tests. */
+export interface TrickleServerCounters {
+  /** Bytes held by all segments now (the quantity `maxRetainedBytes` bounds). */
+  retainedBytes: number;
+  /** Segments evicted early to stay within `maxRetainedBytes`. */
+  segmentsEvicted: number;
+  /** Readers cut: stalled past `readerStallTimeoutMs`, or holding an evicted segment over the budget. */
+  readersCut: number;
+  /** Segments cut while being written (publisher abort, idle body, or the budget). */
+  segmentsCut: number;
+  /** Connections closed at once by `maxConnections` / `maxConnectionsPerClient`. */
+  connectionsRefused: number;
+  /** Requests refused by a per-client limit (429). */
+  clientLimitRefusals: number;
+  /** Requests refused for a missing or wrong bearer token (401). */
+  unauthorized: number;
+}
 
 const CHANGEFEED = '_changes';
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
+
+/**
+ * The bytes all segments of a server hold. A segment is live from its creation until it is out of
+ * its channel's slot (evicted, replaced, channel gone) and no reader holds it; then its chunks are
+ * dropped and its bytes stop counting.
+ */
+class SegmentMemory {
+  bytes = 0;
+  /** Live segments in creation order (oldest first). */
+  readonly live = new Set<Segment>();
+
+  constructor(readonly onGrow: (seg: Segment) => void) {}
+
+  releaseIfUnused(seg: Segment): void {
+    if (seg.inSlot || seg.readers.size > 0 || !this.live.delete(seg)) return;
+    this.bytes -= seg.bytes;
+    seg.chunks.length = 0;
+  }
+}
 
 /** One segment: an append-only list of body chunks plus a one-way closed flag. */
 class Segment {
   readonly chunks: Buffer[] = [];
   bytes = 0;
   closed = false;
+  /**
+   * The segment ended before its publisher finished it (publisher gone, body idle, size limit,
+   * memory budget): readers get what there is and then an aborted response, never a complete one.
+   */
+  cut = false;
+  /** Held by its channel's slot (false once evicted, replaced, or its channel is gone). */
+  inSlot = true;
   /** GETs attached to this segment (they keep it alive after eviction). */
   readonly readers = new Set<SegmentReader>();
   /** POSTs waiting for their first byte; they end when the segment closes. */
   readonly closeWaiters = new Set<() => void>();
 
-  constructor(readonly idx: number) {}
+  constructor(
+    readonly idx: number,
+    readonly channel: Channel,
+    private readonly memory: SegmentMemory,
+  ) {
+    memory.live.add(this);
+  }
 
   append(chunk: Buffer): void {
+    // A released segment (evicted, nobody reading) can never be read again: late bytes are dropped.
+    if (!this.memory.live.has(this)) return;
     this.chunks.push(chunk);
     this.bytes += chunk.length;
+    this.memory.bytes += chunk.length;
     for (const reader of this.readers) reader.pump();
+    this.memory.onGrow(this);
   }
 
   close(): void {
@@ -110,18 +208,42 @@ class Segment {
     this.closeWaiters.clear();
     for (const reader of [...this.readers]) reader.pump();
   }
+
+  /** Ends the segment as incomplete (see `cut`). */
+  cutShort(): void {
+    if (this.closed) return;
+    this.cut = true;
+    this.close();
+  }
+
+  /** Takes the segment out of its slot (if still there) and releases it when nobody reads it. */
+  leaveSlot(): void {
+    if (this.channel.slots[this.idx % SEGMENTS_PER_CHANNEL] === this) this.channel.slots[this.idx % SEGMENTS_PER_CHANNEL] = undefined;
+    this.inSlot = false;
+    this.memory.releaseIfUnused(this);
+  }
+
+  readerDone(reader: SegmentReader): void {
+    this.readers.delete(reader);
+    this.memory.releaseIfUnused(this);
+  }
 }
 
 class Channel {
   nextWrite = 0;
   closed = false;
   subscribers = 0;
+  /** GETs held on this channel per client address. */
+  readonly subscribersByClient = new Map<string, number>();
   readonly slots: Array<Segment | undefined> = new Array<Segment | undefined>(SEGMENTS_PER_CHANNEL);
   idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly name: string,
     readonly mime: string,
+    private readonly memory: SegmentMemory,
+    /** The client address that created it over HTTP; undefined when created from code. */
+    readonly creator: string | undefined,
   ) {}
 
   /** Go `getForWrite`: reuse the segment of the same idx, else close and replace the slot's occupant. */
@@ -130,7 +252,8 @@ class Channel {
     const existing = this.slots[slot];
     if (existing && existing.idx === idx) return existing;
     existing?.close();
-    const seg = new Segment(idx);
+    existing?.leaveSlot();
+    const seg = new Segment(idx, this, this.memory);
     this.slots[slot] = seg;
     return seg;
   }
@@ -145,7 +268,8 @@ class Channel {
     if (existing && existing.idx === idx) return { idx, seg: existing };
     if (!this.closed && (idx === this.nextWrite || (this.nextWrite === 0 && idx === 1))) {
       // Precreate without closing the previous occupant (as Go does): its readers hold it.
-      const seg = new Segment(idx);
+      existing?.leaveSlot();
+      const seg = new Segment(idx, this, this.memory);
       this.slots[slot] = seg;
       return { idx, seg };
     }
@@ -155,9 +279,17 @@ class Channel {
   retained(): Segment[] {
     return this.slots.filter((s): s is Segment => s !== undefined).sort((a, b) => a.idx - b.idx);
   }
+
+  /** The channel is gone for good: its segments leave their slots (readers keep theirs). */
+  dropSegments(): void {
+    for (const seg of [...this.slots]) seg?.leaveSlot();
+  }
 }
 
-/** Streams one segment to one GET, from byte 0, as bytes arrive; paced by the socket. */
+/**
+ * Streams one segment to one GET, from byte 0, as bytes arrive; paced by the socket. A reader whose
+ * socket takes nothing for `stallTimeoutMs` while it has bytes to send is cut.
+ */
 class SegmentReader {
   /** Bytes handed to the socket. */
   sent = 0;
@@ -165,17 +297,20 @@ class SegmentReader {
   private awaitingDrain = false;
   private started = false;
   private done = false;
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly channel: Channel,
     private readonly seg: Segment,
     private readonly res: ServerResponse,
     private readonly latestAtRequest: number,
-    private readonly onDone: () => void,
+    private readonly stallTimeoutMs: number,
+    private readonly onDone: (cutByLimit: boolean) => void,
   ) {
     res.on('close', () => this.finish(false));
     res.on('drain', () => {
       this.awaitingDrain = false;
+      clearTimeout(this.stallTimer);
       this.pump();
     });
   }
@@ -190,14 +325,39 @@ class SegmentReader {
       const ok = this.res.write(chunk);
       if (!ok) {
         this.awaitingDrain = true;
+        this.stallTimer = setTimeout(() => this.cut(), this.stallTimeoutMs);
+        this.stallTimer.unref();
         return;
       }
     }
     if (this.seg.closed) {
+      if (this.seg.cut) {
+        // No terminating chunk: the client sees the response end early (Go's client: unexpected EOF).
+        if (!this.started) this.writeDataHeaders();
+        this.abort(false);
+        return;
+      }
       if (!this.started) this.writeEmptyReply();
       else this.res.end();
-      this.finish(true);
+      this.finish(false);
     }
+  }
+
+  /** Aborts the response because a limit needs the segment back. */
+  cut(): void {
+    this.abort(true);
+  }
+
+  /**
+   * Ends the response without its terminating chunk. For a cut segment the bytes written so far
+   * are flushed first (ending the socket); a reader cut by a limit is dropped at once.
+   */
+  private abort(byLimit: boolean): void {
+    if (this.done) return;
+    this.finish(byLimit);
+    const socket = this.res.socket;
+    if (byLimit || !socket) this.res.destroy();
+    else socket.end();
   }
 
   private writeDataHeaders(): void {
@@ -220,11 +380,12 @@ class SegmentReader {
     res.end();
   }
 
-  private finish(_complete: boolean): void {
+  private finish(byLimit: boolean): void {
     if (this.done) return;
     this.done = true;
-    this.seg.readers.delete(this);
-    this.onDone();
+    clearTimeout(this.stallTimer);
+    this.seg.readerDone(this);
+    this.onDone(byLimit);
   }
 }
 
@@ -240,27 +401,47 @@ class SegmentReader {
  * await server.close();
  */
 export class TrickleServer {
-  private readonly options: Required<TrickleServerOptions>;
+  private readonly options: Required<Omit<TrickleServerOptions, 'authToken'>>;
   private readonly channels = new Map<string, Channel>();
   /** Closed channels still answering GETs during `closedGraceMs`. */
   private readonly closedChannels = new Map<string, { channel: Channel; timer: NodeJS.Timeout }>();
   private readonly sockets = new Set<Socket>();
+  private readonly connectionsByClient = new Map<string, number>();
+  private readonly channelsByClient = new Map<string, number>();
+  private readonly memory = new SegmentMemory((seg) => this.enforceBudget(seg));
+  private readonly authToken: Buffer | undefined;
+  private readonly counts = { segmentsEvicted: 0, readersCut: 0, segmentsCut: 0, connectionsRefused: 0, clientLimitRefusals: 0, unauthorized: 0 };
   private httpServer: Server | undefined;
   private stopped = false;
 
   constructor(options: TrickleServerOptions = {}) {
-    const o = { ...DEFAULTS, ...stripUndefined(options) };
+    const { authToken, ...rest } = options;
+    const o = { ...DEFAULTS, ...stripUndefined(rest) };
     let base = o.basePath;
     if (typeof base !== 'string' || !base.startsWith('/')) throw invalidArg('basePath', 'a path starting with "/"', base);
     if (!base.endsWith('/')) base += '/';
     o.basePath = base;
-    for (const key of ['idleTimeoutMs', 'interimIntervalMs', 'maxSegmentBytes', 'maxChannels', 'maxSubscribersPerChannel', 'closedGraceMs'] as const) {
+    for (const key of LIMIT_KEYS) {
       const v = o[key];
       const min = key === 'idleTimeoutMs' || key === 'closedGraceMs' ? 0 : 1;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw invalidArg(key, min === 0 ? 'a non-negative integer' : 'a positive integer', v);
     }
+    if (authToken !== undefined && (typeof authToken !== 'string' || authToken === '')) throw invalidArg('authToken', 'a non-empty string', authToken);
+    this.authToken = authToken === undefined ? undefined : Buffer.from(authToken);
     this.options = o;
-    if (o.changefeed) this.addChannel(CHANGEFEED, 'application/json');
+    if (o.changefeed) this.addChannel(CHANGEFEED, 'application/json', undefined);
+  }
+
+  /** The limits in force (defaults filled in). */
+  get limits(): TrickleServerLimits {
+    const out: Partial<Record<(typeof LIMIT_KEYS)[number], number>> = {};
+    for (const key of LIMIT_KEYS) out[key] = this.options[key];
+    return out as TrickleServerLimits;
+  }
+
+  /** What the limits did so far, and the bytes held now. */
+  counters(): TrickleServerCounters {
+    return { retainedBytes: this.memory.bytes, ...this.counts };
   }
 
   /** The normalized base path (always ends with `/`). */
@@ -277,7 +458,7 @@ export class TrickleServer {
     if (typeof mime !== 'string') throw invalidArg('mime', 'a string', mime);
     if (this.stopped) throw new TrickleError(ErrorCodes.ERR_CLOSED, 'The trickle server is closed');
     if (this.channels.has(name)) return;
-    if (!this.addChannel(name, mime)) {
+    if (!this.addChannel(name, mime, undefined)) {
       throw new TrickleError(ErrorCodes.ERR_LIMIT_EXCEEDED, `Too many trickle channels (maxChannels ${this.options.maxChannels})`);
     }
   }
@@ -322,6 +503,14 @@ export class TrickleServer {
     // A client that vanishes mid-request must never surface as an unhandled 'error' event.
     req.on('error', noop);
     res.on('error', noop);
+    if (!this.authorized(req)) {
+      this.counts.unauthorized += 1;
+      req.resume();
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      res.setHeader('Connection', 'close');
+      httpError(res, 401, 'Unauthorized');
+      return true;
+    }
     this.route(req, res, rawPath.slice(this.options.basePath.length));
     return true;
   }
@@ -331,12 +520,36 @@ export class TrickleServer {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidArg('port', 'an integer 0..65535', port);
     if (this.httpServer) throw new TrickleError(ErrorCodes.ERR_INVALID_ARG, 'The trickle server is already listening');
     if (this.stopped) throw new TrickleError(ErrorCodes.ERR_CLOSED, 'The trickle server is closed');
-    const server = createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => {
-      if (!this.handleRequest(req, res)) notFoundPage(res);
-    });
-    server.on('connection', (socket) => {
+    const o = this.options;
+    // requestTimeout stays 0 (a segment POST or GET lasts as long as its segment), so headersTimeout
+    // must be given explicitly: node derives its default from requestTimeout, which would turn it off.
+    const server = createServer(
+      {
+        requestTimeout: 0,
+        headersTimeout: o.headersTimeoutMs,
+        keepAliveTimeout: o.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(o.headersTimeoutMs / 4))),
+      },
+      (req, res) => {
+        if (!this.handleRequest(req, res)) notFoundPage(res);
+      },
+    );
+    server.on('connection', (socket: Socket) => {
+      const client = socket.remoteAddress ?? '';
+      const fromClient = (this.connectionsByClient.get(client) ?? 0) + 1;
+      if (this.sockets.size >= o.maxConnections || fromClient > o.maxConnectionsPerClient) {
+        this.counts.connectionsRefused += 1;
+        socket.destroy();
+        return;
+      }
+      this.connectionsByClient.set(client, fromClient);
       this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        const left = (this.connectionsByClient.get(client) ?? 1) - 1;
+        if (left <= 0) this.connectionsByClient.delete(client);
+        else this.connectionsByClient.set(client, left);
+      });
     });
     // A malformed request (bad request line, invalid escape) gets 400, never a crash.
     server.on('clientError', (_err, socket) => {
@@ -368,7 +581,10 @@ export class TrickleServer {
     if (this.stopped) return;
     this.stopped = true;
     for (const ch of [...this.channels.values()]) this.closeChannel(ch, false);
-    for (const { timer } of this.closedChannels.values()) clearTimeout(timer);
+    for (const { channel, timer } of this.closedChannels.values()) {
+      clearTimeout(timer);
+      channel.dropSegments();
+    }
     this.closedChannels.clear();
     const server = this.httpServer;
     if (!server) return;
@@ -381,9 +597,10 @@ export class TrickleServer {
 
   // ---------------------------------------------------------------- channel bookkeeping
 
-  private addChannel(name: string, mime: string): Channel | undefined {
+  private addChannel(name: string, mime: string, creator: string | undefined): Channel | undefined {
     if (this.channels.size >= this.options.maxChannels) return undefined;
-    const ch = new Channel(name, mime);
+    const ch = new Channel(name, mime, this.memory, creator);
+    if (creator !== undefined) this.channelsByClient.set(creator, (this.channelsByClient.get(creator) ?? 0) + 1);
     this.forget(name);
     this.channels.set(name, ch);
     this.touch(ch);
@@ -393,7 +610,14 @@ export class TrickleServer {
 
   /** Go `closeStream`: close every retained segment, mark closed, remove from the map. */
   private closeChannel(ch: Channel, announce: boolean): void {
-    if (this.channels.get(ch.name) === ch) this.channels.delete(ch.name);
+    if (this.channels.get(ch.name) === ch) {
+      this.channels.delete(ch.name);
+      if (ch.creator !== undefined) {
+        const left = (this.channelsByClient.get(ch.creator) ?? 1) - 1;
+        if (left <= 0) this.channelsByClient.delete(ch.creator);
+        else this.channelsByClient.set(ch.creator, left);
+      }
+    }
     ch.closed = true;
     if (ch.idleTimer) clearTimeout(ch.idleTimer);
     ch.idleTimer = undefined;
@@ -404,9 +628,12 @@ export class TrickleServer {
       this.forget(ch.name);
       const timer = setTimeout(() => {
         if (this.closedChannels.get(ch.name)?.channel === ch) this.closedChannels.delete(ch.name);
+        ch.dropSegments();
       }, grace);
       timer.unref();
       this.closedChannels.set(ch.name, { channel: ch, timer });
+    } else {
+      ch.dropSegments();
     }
   }
 
@@ -415,6 +642,57 @@ export class TrickleServer {
     if (!closed) return;
     clearTimeout(closed.timer);
     this.closedChannels.delete(name);
+    closed.channel.dropSegments();
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    if (!this.authToken) return true;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(headerString(req.headers.authorization));
+    if (!m) return false;
+    const given = Buffer.from(m[1] as string);
+    return given.length === this.authToken.length && timingSafeEqual(given, this.authToken);
+  }
+
+  /**
+   * Keeps the bytes of all segments within `maxRetainedBytes`, synchronously (a publisher never
+   * waits): retained segments nobody reads go first (oldest first); then readers of complete or
+   * evicted segments are cut; last, segments still being written are cut, largest first.
+   */
+  private enforceBudget(writing: Segment): void {
+    const max = this.options.maxRetainedBytes;
+    const m = this.memory;
+    if (m.bytes <= max) return;
+    for (const seg of [...m.live]) {
+      if (m.bytes <= max) return;
+      if (seg.closed && seg.inSlot && seg.readers.size === 0) this.evict(seg);
+    }
+    for (const seg of [...m.live]) {
+      if (m.bytes <= max) return;
+      if (seg.closed || !seg.inSlot) {
+        this.evict(seg);
+        for (const reader of [...seg.readers]) reader.cut();
+      }
+    }
+    const open = [...m.live].filter((seg) => !seg.closed).sort((a, b) => b.bytes - a.bytes || (a === writing ? 1 : b === writing ? -1 : 0));
+    for (const seg of open) {
+      if (m.bytes <= max) return;
+      this.counts.segmentsCut += 1;
+      seg.cutShort();
+      this.evict(seg);
+      for (const reader of [...seg.readers]) reader.cut();
+    }
+  }
+
+  /** Whether a client may create one more channel over HTTP (`maxChannelsPerClient`); counts a refusal. */
+  private clientMayCreate(client: string): boolean {
+    if ((this.channelsByClient.get(client) ?? 0) < this.options.maxChannelsPerClient) return true;
+    this.counts.clientLimitRefusals += 1;
+    return false;
+  }
+
+  private evict(seg: Segment): void {
+    if (seg.inSlot) this.counts.segmentsEvicted += 1;
+    seg.leaveSlot();
   }
 
   /** The channel a GET reads: a live one, or one closed less than `closedGraceMs` ago. */
@@ -497,9 +775,16 @@ export class TrickleServer {
       httpError(res, 404, 'Stream not found');
       return;
     }
-    if (!this.channels.has(name) && !this.addChannel(name, headerString(req.headers[HEADER_EXPECT_CONTENT.toLowerCase()]))) {
-      httpError(res, 429, 'Too many channels');
-      return;
+    if (!this.channels.has(name)) {
+      const client = clientOf(req);
+      if (!this.clientMayCreate(client)) {
+        httpError(res, 429, 'Too many channels from this client');
+        return;
+      }
+      if (!this.addChannel(name, headerString(req.headers[HEADER_EXPECT_CONTENT.toLowerCase()]), client)) {
+        httpError(res, 429, 'Too many channels');
+        return;
+      }
     }
     res.end();
   }
@@ -577,14 +862,26 @@ export class TrickleServer {
       }
       return;
     }
+    const client = clientOf(req);
+    const fromClient = ch.subscribersByClient.get(client) ?? 0;
+    if (fromClient >= this.options.maxSubscribersPerClient) {
+      this.counts.clientLimitRefusals += 1;
+      httpError(res, 429, 'Too many subscribers from this client');
+      return;
+    }
     if (ch.subscribers >= this.options.maxSubscribersPerChannel) {
       httpError(res, 429, 'Too many subscribers');
       return;
     }
     ch.subscribers++;
+    ch.subscribersByClient.set(client, fromClient + 1);
     req.resume();
-    const reader = new SegmentReader(ch, seg, res, latestAtRequest, () => {
+    const reader = new SegmentReader(ch, seg, res, latestAtRequest, this.options.readerStallTimeoutMs, (cutByLimit) => {
       ch.subscribers--;
+      const left = (ch.subscribersByClient.get(client) ?? 1) - 1;
+      if (left <= 0) ch.subscribersByClient.delete(client);
+      else ch.subscribersByClient.set(client, left);
+      if (cutByLimit) this.counts.readersCut += 1;
     });
     seg.readers.add(reader);
     reader.pump();
@@ -599,7 +896,13 @@ export class TrickleServer {
         httpError(res, 404, 'Stream not found');
         return;
       }
-      ch = this.addChannel(name, headerString(req.headers['content-type']));
+      const client = clientOf(req);
+      if (!this.clientMayCreate(client)) {
+        res.setHeader('Connection', 'close');
+        httpError(res, 429, 'Too many channels from this client');
+        return;
+      }
+      ch = this.addChannel(name, headerString(req.headers['content-type']), client);
       if (!ch) {
         res.setHeader('Connection', 'close');
         httpError(res, 429, 'Too many channels');
@@ -614,6 +917,13 @@ export class TrickleServer {
     }
     const channel = ch;
     const idx = requested === SEQ_NEXT ? channel.nextWrite : requested;
+    if (idx >= Number.MAX_SAFE_INTEGER) {
+      // The next write would be past 2^53 - 1, where `idx + 1 === idx`: the channel would wedge
+      // (every later -1 write lands on the same closed segment and is dropped). Refuse instead.
+      res.setHeader('Connection', 'close');
+      httpError(res, 400, 'Invalid idx: sequence numbers are exhausted');
+      return;
+    }
     const seg = channel.getForWrite(idx);
     const reset = req.headers[HEADER_RESET.toLowerCase()];
     if (reset !== undefined && reset !== '') {
@@ -624,11 +934,24 @@ export class TrickleServer {
     let bytes = 0;
     let replied = false;
     let interim: NodeJS.Timeout | undefined;
+    let idleTimer: NodeJS.Timeout | undefined;
 
     const stopWaiting = (): void => {
       if (interim) clearInterval(interim);
       interim = undefined;
       seg.closeWaiters.delete(onSegmentClosed);
+    };
+    /** Ends the POST early: its segment is cut (readers see an incomplete segment) and the connection closed. */
+    const cutWithError = (status: number, message: string): void => {
+      clearTimeout(idleTimer);
+      replied = true;
+      stopWaiting();
+      if (!seg.cut) this.counts.segmentsCut += 1;
+      seg.cutShort();
+      res.setHeader('Connection', 'close');
+      res.setHeader(HEADER_SEQ, String(idx));
+      httpError(res, status, message);
+      req.on('end', () => req.socket?.destroy());
     };
     // Zero bytes read (empty body, or the segment closed before the first byte): Go's EOF path.
     const replyEmpty = (): void => {
@@ -663,23 +986,30 @@ export class TrickleServer {
         stopWaiting();
         channel.nextWrite = idx + 1;
         this.touch(channel);
+        idleTimer = setTimeout(() => {
+          if (!replied) cutWithError(408, 'Segment body idle');
+        }, this.options.bodyIdleTimeoutMs);
+        idleTimer.unref();
+      } else idleTimer?.refresh();
+      if (seg.cut) {
+        // Cut meanwhile by the memory budget.
+        cutWithError(507, 'Trickle server memory budget exceeded');
+        return;
       }
       if (bytes + chunk.length > maxBytes) {
         const room = maxBytes - bytes;
         if (room > 0) seg.append(chunk.subarray(0, room));
         bytes = maxBytes;
-        replied = true;
-        seg.close();
-        res.setHeader('Connection', 'close');
-        res.setHeader(HEADER_SEQ, String(idx));
-        httpError(res, 413, 'Segment too large');
+        cutWithError(413, 'Segment too large');
         return;
       }
       bytes += chunk.length;
       // Appended even when the segment was closed meanwhile ("late bytes", as in Go).
       seg.append(chunk);
+      if (seg.cut && !replied) cutWithError(507, 'Trickle server memory budget exceeded');
     });
     req.on('end', () => {
+      clearTimeout(idleTimer);
       if (replied) return;
       if (bytes === 0) {
         replyEmpty();
@@ -691,18 +1021,46 @@ export class TrickleServer {
       res.end();
     });
     req.on('close', () => {
+      clearTimeout(idleTimer);
       if (replied || req.complete) return;
       // The publisher went away mid-body. With no byte yet the segment stays open (a retry can
       // fill it, as in Go). After some bytes Go leaves it open too, hanging its readers until a
-      // DELETE; we close it now, which is what the reference publisher's DELETE would do.
+      // DELETE; we end it now as cut, so its readers get an aborted response, never one that looks
+      // complete.
       replied = true;
       stopWaiting();
-      if (bytes > 0) seg.close();
+      if (bytes > 0 && !seg.closed) {
+        this.counts.segmentsCut += 1;
+        seg.cutShort();
+      }
     });
   }
 }
 
 function noop(): void {}
+
+const LIMIT_KEYS = [
+  'idleTimeoutMs',
+  'interimIntervalMs',
+  'maxSegmentBytes',
+  'maxChannels',
+  'maxSubscribersPerChannel',
+  'closedGraceMs',
+  'maxRetainedBytes',
+  'readerStallTimeoutMs',
+  'bodyIdleTimeoutMs',
+  'headersTimeoutMs',
+  'keepAliveTimeoutMs',
+  'maxConnections',
+  'maxConnectionsPerClient',
+  'maxChannelsPerClient',
+  'maxSubscribersPerClient',
+] as const;
+
+/** The address a request came from (the unit of per-client fairness). */
+function clientOf(req: IncomingMessage): string {
+  return req.socket?.remoteAddress ?? '';
+}
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -281,10 +281,24 @@ describe('TricklePublisher → TrickleServer → TrickleSubscriber', () => {
     expect([s.seq, (await s.bytes()).toString()]).toEqual([1, 'one']);
   });
 
-  it('a publisher killed mid-segment: subscribers get the bytes so far, then the next publisher’s segments', async () => {
+  it('a publisher killed mid-segment: subscribers get the bytes so far and learn the segment was cut, then the next publisher’s segments', async () => {
     const { base, server } = await trickle();
     const sub = subscriber(`${base}/ch`, { start: 0 });
-    const received = collect(sub, 3);
+    const received = (async () => {
+      const out: Array<[number, string, string]> = [];
+      for await (const seg of sub) {
+        const parts: Buffer[] = [];
+        let outcome = 'complete';
+        try {
+          for await (const chunk of seg) parts.push(chunk);
+        } catch (err) {
+          outcome = (err as TrickleError).code;
+        }
+        out.push([seg.seq, Buffer.concat(parts).toString(), outcome]);
+        if (out.length >= 3) break;
+      }
+      return out;
+    })();
     const killed = publisher(`${base}/ch`);
     await killed.writeSegment('complete-0');
     const seg = await killed.next();
@@ -294,8 +308,11 @@ describe('TricklePublisher → TrickleServer → TrickleSubscriber', () => {
     const next = publisher(`${base}/ch`);
     await next.writeSegment('resumed-2');
     await next.close();
-    const got = await received;
-    expect(got.map((g) => [g.seq, g.data.toString()])).toEqual([[0, 'complete-0'], [1, 'partial-'], [2, 'resumed-2']]);
+    expect(await received).toEqual([
+      [0, 'complete-0', 'complete'],
+      [1, 'partial-', 'ERR_TRICKLE_NETWORK'],
+      [2, 'resumed-2', 'complete'],
+    ]);
   });
 
   it('slow consumer: the subscriber does not read ahead; the publisher is not held back', async () => {

@@ -363,7 +363,7 @@ describe('TrickleServer conformance (docs/protocol.md)', () => {
     expect((await req(port, 'GET', '/ch/next')).text).toBe('2');
   });
 
-  it('case 22: publisher abort: with no byte the segment stays open (a retry fills it); after bytes it is closed (deviation)', async () => {
+  it('case 22: publisher abort: with no byte the segment stays open (a retry fills it); after bytes it is cut (deviation)', async () => {
     const { port } = await start();
     // No byte sent yet: the waiter keeps waiting, a retry POST completes the segment.
     const p0 = await openPost(port, '/ch/0');
@@ -373,14 +373,22 @@ describe('TrickleServer conformance (docs/protocol.md)', () => {
     expect(await stillPending(w0.response)).toBe('pending');
     await post(port, '/ch/0', 'retry');
     expect((await (await w0.response).body).toString()).toBe('retry');
-    // Bytes sent, then abort: readers get the bytes so far and a clean end (Go hangs them until a DELETE).
+    // Bytes sent, then abort: readers get the bytes so far, then their response is aborted without
+    // its terminating chunk, so they can tell the segment is incomplete (Go hangs them until a DELETE).
     const p1 = await openPost(port, '/ch/1');
     p1.chunk('partial');
     const w1 = await get(port, '/ch/1');
     const r1 = await w1.response;
     await r1.waitBody(7);
     p1.destroy();
-    expect((await r1.body).toString()).toBe('partial');
+    await w1.conn.closed;
+    expect(r1.bodySoFar().toString()).toBe('partial');
+    expect(await stillPending(r1.body)).toBe('pending');
+    // A reader arriving later gets the same: the bytes, then an aborted response.
+    const late = await get(port, '/ch/1');
+    const lr = await late.response;
+    await late.conn.closed;
+    expect([lr.status, lr.bodySoFar().toString(), await stillPending(lr.body)]).toEqual([200, 'partial', 'pending']);
     expect((await req(port, 'GET', '/ch/next')).text).toBe('2');
     // An aborted zero-byte segment is released by DELETE {ch}/{idx}.
     const p2 = await openPost(port, '/ch/2');
@@ -587,13 +595,15 @@ describe('TrickleServer options and limits', () => {
     expect((await req(port, 'GET', '/ch/0')).status).toBe(404);
   });
 
-  it('maxSegmentBytes: a larger POST gets 413 and the segment is closed at the limit', async () => {
+  it('maxSegmentBytes: a larger POST gets 413 and the segment is cut at the limit', async () => {
     const { port } = await start({ maxSegmentBytes: 1000 });
     const sub = await get(port, '/ch/0');
     const r = await post(port, '/ch/0', Buffer.alloc(5000, 1));
     expect([r.status, r.text, r.headers['connection']]).toEqual([413, 'Segment too large\n', 'close']);
     const sr = await sub.response;
-    expect((await sr.body).length).toBe(1000);
+    await sub.conn.closed;
+    // The reader gets the first 1000 bytes and an aborted response (the segment is incomplete).
+    expect([sr.bodySoFar().length, await stillPending(sr.body)]).toEqual([1000, 'pending']);
   });
 
   it('maxChannels: autocreate and POST {ch} get 429, createChannel throws ERR_LIMIT_EXCEEDED', async () => {
