@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
  *   compiled by the global setup), GPU-tagged tests (skipped without a GPU).
  * - heavy (`npm run test:heavy`): the packaging round trip (static FFmpeg build), the CUDA-off
  *   cmake build and the decoder fuzzer.
+ * - hostile (`npm run test:hostile`): the worker and the trickle server attacked as a hostile peer
+ *   would (loopback only, every case bounded by the small limits it configures).
  */
 const HEAVY = ['test/packaging/**/*.test.ts', 'test/native/cuda-off-build.test.ts', 'test/native/decoder-fuzz.test.ts'];
 
@@ -36,6 +38,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'heavy', include: HEAVY, globalSetup: ['test/helpers/global-setup.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'hostile', include: ['test/hostile/**/*.test.ts'], globalSetup: ['test/helpers/global-setup.ts'] },
       },
     ],
   },
