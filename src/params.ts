@@ -17,6 +17,39 @@ export const DEFAULT_HEIGHT = 512;
 export const DEFAULT_MAX_FRAMERATE = 24;
 export const MAX_FRAMERATE_LIMIT = 60;
 
+/**
+ * Largest stream width/height accepted at start or by an update: 4096 covers DCI 4K, and keeps one
+ * hostile start from asking for frames of gigabytes. The media path needs even sizes (H.264 4:2:0).
+ */
+export const MAX_DIMENSION = 4096;
+
+/**
+ * Bounds of any JSON value that crosses the process boundary (params, control messages): nesting
+ * depth and number of values. Deeper values are refused before anything walks them recursively
+ * (`JSON.stringify` of a value nested a few thousand levels overflows the stack).
+ */
+export const JSON_LIMITS = Object.freeze({ maxDepth: 64, maxValues: 100_000 });
+
+/**
+ * Checks a parsed JSON value against {@link JSON_LIMITS} without recursion (an explicit stack), so
+ * the check itself cannot overflow. Returns the reason when a bound is exceeded.
+ *
+ * @example
+ * jsonBoundsProblem(JSON.parse('[[[]]]'), { maxDepth: 2, maxValues: 10 }); // → 'nest deeper than 2 levels'
+ */
+export function jsonBoundsProblem(value: unknown, limits: { maxDepth: number; maxValues: number } = JSON_LIMITS): string | undefined {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  let values = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (++values > limits.maxValues) return `hold more than ${limits.maxValues} values`;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limits.maxDepth) return `nest deeper than ${limits.maxDepth} levels`;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
 /** Thrown when params fail validation; `message` is the exact reason used in HTTP error bodies. */
 export class ParamsValidationError extends TrickleError {
   constructor(reason: string) {
@@ -52,6 +85,8 @@ function toInteger(value: unknown): number | undefined {
  */
 export function validateParams(value: unknown): StreamParams {
   if (!isPlainObject(value)) throw new ParamsValidationError('Params must be a dictionary');
+  const tooBig = jsonBoundsProblem(value);
+  if (tooBig) throw new ParamsValidationError(`Params must not ${tooBig}`);
   const out: StreamParams = { ...value };
 
   const hasWidth = 'width' in value && value['width'] !== null;
@@ -67,6 +102,9 @@ export function validateParams(value: unknown): StreamParams {
     }
     if (width <= 0 || height <= 0) {
       throw new ParamsValidationError(`Width and height must be positive integers (received ${width}x${height})`);
+    }
+    if (width < 2 || height < 2 || width > MAX_DIMENSION || height > MAX_DIMENSION || width % 2 !== 0 || height % 2 !== 0) {
+      throw new ParamsValidationError(`Width and height must be even integers from 2 to ${MAX_DIMENSION} (received ${width}x${height})`);
     }
     out['width'] = width;
     out['height'] = height;

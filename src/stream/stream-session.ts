@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { mediaSettings, type StreamParams } from '../params';
 import type { ParamsSource, StartRequest, StreamEnd, StreamHandle, StreamPhase } from './stream-handle';
+import { streamScope, type StreamScope } from './stream-scope';
 import { StreamStats } from './stream-stats';
 import type { StreamTimings } from './timings';
 import { resolveTimings } from './timings';
@@ -100,6 +101,7 @@ export class StreamSession implements StreamHandle {
   private resolveDone!: (end: StreamEnd) => void;
   private finishing: Promise<void> | undefined;
   private started = false;
+  private readonly scope: StreamScope;
   private lastError: string | null = null;
   private lastErrorAt = 0;
   private lastDropEventAt = 0;
@@ -112,6 +114,14 @@ export class StreamSession implements StreamHandle {
   constructor(options: StreamSessionOptions) {
     this.request = options.request;
     this.id = options.request.gateway_request_id;
+    this.scope = {
+      streamId: this.id,
+      fail: (error) => {
+        const message = (error as Error)?.message ?? String(error);
+        this.reportError(`internal error: ${message}`);
+        void this.finish({ reason: 'error', error: `internal error: ${message}` });
+      },
+    };
     this.params_ = { ...options.request.params };
     this.processor = options.processor;
     this.timings = resolveTimings(options.timings);
@@ -171,7 +181,9 @@ export class StreamSession implements StreamHandle {
   start(): void {
     if (this.started) return;
     this.started = true;
-    void this.run();
+    // Everything the stream starts inherits its scope: an error escaping all handling is traced
+    // back to this stream (and ends it) by the worker's process guard.
+    streamScope.run(this.scope, () => void this.run());
   }
 
   private async run(): Promise<void> {
@@ -343,7 +355,8 @@ export class StreamSession implements StreamHandle {
 
   async updateParams(params: StreamParams, source: ParamsSource): Promise<void> {
     // Updates are serialised per stream: HTTP and control-channel updates never interleave.
-    const run = this.paramsLock.then(async () => {
+    // In the stream's scope even when called from an HTTP request (the processor's hook runs here).
+    const run = streamScope.run(this.scope, () => this.paramsLock.then(async () => {
       if (this.phase_ === 'closed' || this.phase_ === 'errored') return;
       this.params_ = { ...this.params_, ...params };
       this.lastParamsAt = now();
@@ -356,7 +369,7 @@ export class StreamSession implements StreamHandle {
         throw err;
       }
       this.sendEvent({ type: 'params_updated', timestamp: now(), params, source }, EVENT_QUEUE);
-    });
+    }));
     this.paramsLock = run.catch(() => undefined);
     return run;
   }

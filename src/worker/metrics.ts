@@ -13,6 +13,8 @@ export interface MetricsTotals {
   requests: Record<string, number>;
   /** Counters of streams that have ended, summed. */
   endedCounters: Record<string, number>;
+  /** Errors that escaped every handler and were caught by the process guard. */
+  escapedErrors?: number;
 }
 
 interface MetricsSource {
@@ -80,6 +82,8 @@ export function renderMetrics(source: MetricsSource, totals: MetricsTotals): str
     lines.push(`trickle_rt_stream_latency_ms{stream="${id}",quantile="0.5"} ${num(l.p50)}`);
     lines.push(`trickle_rt_stream_latency_ms{stream="${id}",quantile="0.99"} ${num(l.p99)}`);
   }
+  family('trickle_rt_escaped_errors_total', 'counter', 'Errors that escaped every handler (reported by the process guard).');
+  lines.push(`trickle_rt_escaped_errors_total ${totals.escapedErrors ?? 0}`);
   family('trickle_rt_http_requests_total', 'counter', 'HTTP requests by method, route and status.');
   for (const [key, n] of Object.entries(totals.requests)) {
     const [method, route, status] = key.split(' ');

@@ -71,5 +71,6 @@ export async function serveNodeRequest(
     }
     throw err;
   }
-  reply(await handle({ ...head, headers: flatHeaders(req), body }));
+  const remoteAddress = req.socket.remoteAddress;
+  reply(await handle({ ...head, headers: flatHeaders(req), body, ...(remoteAddress !== undefined ? { remoteAddress } : {}) }));
 }

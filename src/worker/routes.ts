@@ -10,6 +10,8 @@ export interface RouteRequest {
   /** Lower-case header names. */
   headers: Record<string, string | undefined>;
   body: Buffer;
+  /** The peer's IP address; undefined for in-process calls (`server.handle()`), which are trusted. */
+  remoteAddress?: string;
 }
 
 export interface RouteResponse {

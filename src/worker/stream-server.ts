@@ -4,6 +4,7 @@
  * graceful shutdown and capability registration. Lifecycle: created → listening (processor
  * initializing: LOADING) → IDLE/OK → shutting down → closed.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -26,6 +27,8 @@ import { createSessionChannels, releaseSession, sessionHeaders, type SessionHead
 import { planRegistration, type ByocSettings, type LiveRunnerSettings, type RegistrationPlan } from './livepeer-config';
 import { describeTls, resolveTls, type TlsOptions } from '../trickle/tls';
 import { bearerAuthorized } from './auth';
+import { normaliseOrigin, refusedChannelUrl } from './channel-egress';
+import { installProcessGuard, type ProcessGuard } from './process-guard';
 import { gpuInfo } from './hardware';
 import { serveNodeRequest } from './node-http';
 import { errorBody, isJsonContentType, json, parseJsonBody, splitUrl, type RouteRequest, type RouteResponse } from './routes';
@@ -42,14 +45,34 @@ export interface StreamServerOptions {
   processor: FrameProcessor;
   /** TCP port (default 8000; 0 picks a free one). */
   port?: number;
-  /** Bind address (default `0.0.0.0`). */
+  /**
+   * Bind address. Default `0.0.0.0` when the worker has a token (given, or generated because it
+   * registers as a BYOC capability), joins an orchestrator (BYOC or live runner) or runs `open`;
+   * otherwise `127.0.0.1`: a worker nobody authenticates to is reachable from this machine only
+   * (said in the log at start).
+   */
   host?: string;
   /** Concurrent streams (default 1 = pytrickle: a second start gets 503 "Pipeline is still in use"). */
   capacity?: number;
   /** Prefix of the `/stream/*` routes (default `""`, pytrickle's `route_prefix="/"`). */
   routePrefix?: string;
-  /** When set, every route but `GET /health` requires `Authorization: Bearer <token>`. Default: env `TRICKLE_AUTH_TOKEN`. */
+  /**
+   * Every route but `GET /health` requires `Authorization: Bearer <token>`. Default: env
+   * `TRICKLE_AUTH_TOKEN`; when neither is set and the worker registers as a BYOC capability (and is
+   * not `open`), a random token is generated and given to the orchestrator (BYOC `token`).
+   */
   authToken?: string;
+  /**
+   * pytrickle-compatible open mode: no token is generated (a given `authToken` is still required),
+   * channel URLs may point anywhere, and the default bind address is `0.0.0.0`. Default false.
+   */
+  open?: boolean;
+  /**
+   * Origins (`scheme://host:port`) channel URLs may always point at. Besides these, a channel URL is
+   * allowed when it is on the orchestrator the worker registered with, or its host resolves to the
+   * address the start request came from. Ignored when `open`.
+   */
+  allowedChannelOrigins?: string[];
   /** Largest accepted request body in bytes (default 1 MiB); larger → 413. */
   maxBodyBytes?: number;
   /** `/version` `pipeline` (default env `PIPELINE` or `"byoc"`). */
@@ -119,6 +142,11 @@ export class StreamServer {
   private readonly prefix: string;
   private readonly maxBodyBytes: number;
   private readonly authToken: string | undefined;
+  /** The token was generated here (for the orchestrator), not configured. */
+  private readonly tokenGenerated: boolean;
+  /** Origins channel URLs may point at besides the start request's own peer; undefined = any (open). */
+  private readonly allowedOrigins: ReadonlySet<string> | undefined;
+  private guard: ProcessGuard | undefined;
   private readonly registry: StreamRegistry;
   /** `"METHOD path"` → handler, built once. */
   private readonly routes: Map<string, RouteHandler>;
@@ -157,8 +185,17 @@ export class StreamServer {
     this.capacity = capacity;
     this.maxBodyBytes = maxBody;
     this.prefix = (options.routePrefix ?? '').replace(/\/+$/, '');
-    this.authToken = options.authToken ?? process.env['TRICKLE_AUTH_TOKEN'] ?? undefined;
-    if (this.authToken === '') this.authToken = undefined;
+    const configured = options.authToken || process.env['TRICKLE_AUTH_TOKEN'] || undefined;
+    // A BYOC registration hands the orchestrator the token it must send: one is generated when none is configured.
+    this.tokenGenerated = configured === undefined && this.plan.mode === 'byoc' && !options.open;
+    this.authToken = this.tokenGenerated ? randomBytes(32).toString('base64url') : configured;
+    if (options.open) this.allowedOrigins = undefined;
+    else {
+      const origins = (options.allowedChannelOrigins ?? []).map(normaliseOrigin);
+      if (this.plan.mode === 'byoc') origins.push(new URL(this.plan.byoc.orchUrl).origin);
+      if (this.plan.mode === 'live-runner') origins.push(new URL(this.plan.runner.orchUrl).origin);
+      this.allowedOrigins = new Set(origins);
+    }
     this.log = options.logger ?? createLogger({ fields: { component: 'stream-server' } });
     this.timings = resolveTimings(options.timings);
     const transport = options.transport ?? trickleTransport(options.tls !== undefined ? { tls: options.tls } : {});
@@ -240,15 +277,52 @@ export class StreamServer {
     this.http = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port ?? 8000, this.options.host ?? '0.0.0.0', () => {
+      server.listen(this.options.port ?? 8000, this.host, () => {
         server.off('error', reject);
         resolve();
       });
     });
     void this.initialize();
     this.goOnNetwork();
-    this.log.info('listening', { port: this.port, capacity: this.capacity, prefix: this.prefix || '/', livepeer: this.plan.mode, tls: describeTls(resolveTls(this.options.tls)) });
+    this.log.info('listening', {
+      host: this.host,
+      port: this.port,
+      capacity: this.capacity,
+      prefix: this.prefix || '/',
+      livepeer: this.plan.mode,
+      tls: describeTls(resolveTls(this.options.tls)),
+      auth: this.authToken === undefined ? 'none' : this.tokenGenerated ? 'generated token (given to the orchestrator)' : 'configured token',
+      channel_urls: this.allowedOrigins === undefined ? 'any (open mode)' : 'the requesting orchestrator or an allowed origin',
+    });
+    if (this.authToken === undefined && this.options.host === undefined && this.host === '127.0.0.1') {
+      this.log.info('no token and no orchestrator registration: listening on loopback only (set a host, a token, or open mode to listen elsewhere)', { host: this.host });
+    } else if (this.authToken === undefined) {
+      this.log.warn('no token: anyone who reaches this address can start and stop streams', { host: this.host });
+    }
     return { port: this.port, url: this.url };
+  }
+
+  /** The address `listen()` binds (see {@link StreamServerOptions.host}). */
+  get host(): string {
+    if (this.options.host !== undefined) return this.options.host;
+    return this.authToken !== undefined || this.options.open || this.plan.mode !== 'none' ? '0.0.0.0' : '127.0.0.1';
+  }
+
+  /**
+   * The bearer token every route but `/health` requires, if any (configured, or generated for the
+   * orchestrator this worker registers with). Never logged.
+   */
+  get token(): string | undefined {
+    return this.authToken;
+  }
+
+  /**
+   * Installs the process guard (see worker/process-guard.ts): an error escaping every handler is
+   * logged with its stream, ends that stream, and counts in `trickle_rt_escaped_errors_total`. The
+   * CLI's `serve` installs it; `shutdown()` removes it.
+   */
+  installProcessGuard(): void {
+    this.guard ??= installProcessGuard(this.log);
   }
 
   /** The token the orchestrator must present (sent as the registration's `token`); the worker's bearer token. */
@@ -351,6 +425,7 @@ export class StreamServer {
       if (outcome === 'timeout') this.log.warn('drain timed out; abandoning streams', { drainMs });
       // Live runner: drained, now leave the orchestrator.
       await this.runner?.stop();
+      this.guard?.uninstall();
       if (this.signalHandler) {
         process.off('SIGTERM', this.signalHandler);
         process.off('SIGINT', this.signalHandler);
@@ -436,6 +511,7 @@ export class StreamServer {
       started: this.registry.started,
       ended: this.registry.ended,
       rejected: this.rejected,
+      escapedErrors: this.guard?.escaped ?? 0,
       requests: this.requests,
       endedCounters: this.registry.endedCounters,
     };
@@ -454,7 +530,7 @@ export class StreamServer {
     return json(status, errorBody(message, { current_state: this.state.currentState() }));
   }
 
-  private start(request: RouteRequest): RouteResponse | Promise<RouteResponse> {
+  private async start(request: RouteRequest): Promise<RouteResponse> {
     // Session headers count only in live-runner mode: elsewhere nobody vouches for them.
     const session = this.plan.mode === 'live-runner' ? sessionHeaders(request.headers) : undefined;
     if (session) return this.startSession(request, session);
@@ -473,6 +549,16 @@ export class StreamServer {
     } catch (err) {
       this.countRejected('invalid');
       return this.startError(400, `Error starting stream: ${(err as Error).message}`);
+    }
+    if (this.allowedOrigins !== undefined) {
+      const refused = await refusedChannelUrl(start, request.remoteAddress, this.allowedOrigins);
+      if (refused !== undefined) {
+        this.countRejected('channel_url');
+        this.log.warn('start refused: channel URL not allowed', { reason: refused, peer: request.remoteAddress });
+        return this.startError(403, `Error starting stream: ${refused}`);
+      }
+      // The wait above may have let a shutdown in: the checks below run after it, in one section.
+      if (this.state.shuttingDown) return this.startError(503, 'Server is shutting down');
     }
     const header = request.headers['x-stream-id'];
     if (header) start.streamIdHeader = header;

@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 
-import { liveBitrate, mediaSettings, validateParams } from '../../src/params';
+import { jsonBoundsProblem, liveBitrate, mediaSettings, validateParams } from '../../src/params';
+
+/** `{ a: { a: ... } }` nested `depth` levels (built without recursion). */
+function nested(depth: number): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  let node = root;
+  for (let i = 1; i < depth; i++) {
+    const next: Record<string, unknown> = {};
+    node['a'] = next;
+    node = next;
+  }
+  return root;
+}
 
 describe('validateParams (pytrickle rules, docs/compat.md)', () => {
   it('rejects non-objects', () => {
@@ -69,5 +81,21 @@ describe('validateParams (pytrickle rules, docs/compat.md)', () => {
     expect(liveBitrate(1920, 1080, 24)).toBe(7_465_000);
     expect(liveBitrate(1920, 1080, 60)).toBe(8_000_000);
     expect(liveBitrate(64, 64, 10)).toBe(300_000);
+  });
+  it('bounds what crosses the process boundary: depth and number of values (deviation: pytrickle takes anything)', () => {
+    expect(() => validateParams(nested(64))).not.toThrow();
+    expect(() => validateParams(nested(65))).toThrow(/^Params must not nest deeper than 64 levels$/);
+    // The depth that made JSON.stringify overflow the stack is refused before anything recurses into it.
+    expect(() => validateParams(JSON.parse(`{"p":${'['.repeat(5000)}${']'.repeat(5000)}}`))).toThrow('nest deeper than 64 levels');
+    expect(() => validateParams({ list: new Array(100_000).fill(0) })).toThrow(/^Params must not hold more than 100000 values$/);
+    expect(jsonBoundsProblem([[[]]], { maxDepth: 2, maxValues: 10 })).toBe('nest deeper than 2 levels');
+    expect(jsonBoundsProblem([1, 2, 3], { maxDepth: 2, maxValues: 3 })).toBe('hold more than 3 values');
+    expect(jsonBoundsProblem({ a: [1, { b: 'x' }] })).toBeUndefined();
+  });
+  it('refuses sizes the media path cannot produce (odd, 1x1, over 4096) at validation time', () => {
+    for (const [w, h] of [[1, 1], [513, 512], [512, 7], [4098, 512], [20000, 20000]]) {
+      expect(() => validateParams({ width: w, height: h })).toThrow(`Width and height must be even integers from 2 to 4096 (received ${w}x${h})`);
+    }
+    expect(validateParams({ width: 4096, height: 2 })).toMatchObject({ width: 4096, height: 2 });
   });
 });

@@ -17,9 +17,10 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'run a pytrickle-compatible worker (BYOC capability) with a processor module',
   usage:
-    'trickle-rt serve --processor MODULE [--port 8000] [--host 0.0.0.0] [--capacity 1] [--prefix /] [--auth-token T]\n' +
+    'trickle-rt serve --processor MODULE [--port 8000] [--host H] [--capacity 1] [--prefix /] [--auth-token T]\n' +
     '                 [--register byoc|live-runner|none] [--orch-url URL] [--orch-secret S] [--worker-url URL]\n' +
-    '                 [--capability-name NAME] [--app APP] [--tls-ca FILE]\n\n' +
+    '                 [--capability-name NAME] [--app APP] [--tls-ca FILE]\n' +
+    '                 [--allow-channel-origin https://host:port]... [--open]\n\n' +
     'MODULE exports (default) a FrameProcessor, a subclass, a factory, or createProcessor hooks (.js, .mjs, or .ts\n' +
     'with the typescript package).\n\n' +
     'Livepeer network (docs/livepeer.md): --register byoc registers as a BYOC capability, live-runner runs as a\n' +
@@ -30,7 +31,11 @@ export const serveCommand: CliCommand = {
     '--tls-ca FILE verifies the orchestrator against a CA or its own certificate (default: env TRICKLE_TLS_CA,\n' +
     'else no verification, as go-livepeer\'s self-signed certificate needs).\n' +
     'SIGTERM/SIGINT: stop accepting, drain streams, DELETE output channels, unregister, exit. Logs: JSON lines on\n' +
-    'stderr (TRICKLE_LOG_LEVEL=debug|info|warn|error).',
+    'stderr (TRICKLE_LOG_LEVEL=debug|info|warn|error).\n' +
+    'Security (docs/security.md): registering as BYOC generates a token for the orchestrator and requires it; with\n' +
+    'no token and no orchestrator the worker listens on 127.0.0.1 unless --host is given; channel URLs must point\n' +
+    'at the orchestrator that started the stream or an --allow-channel-origin. --open: pytrickle behaviour (no\n' +
+    'generated token, any channel URL, 0.0.0.0).',
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -48,6 +53,8 @@ export const serveCommand: CliCommand = {
         'capability-name': { type: 'string' },
         app: { type: 'string' },
         'tls-ca': { type: 'string' },
+        'allow-channel-origin': { type: 'string', multiple: true },
+        open: { type: 'boolean' },
       },
       strict: true,
     });
@@ -84,8 +91,11 @@ export const serveCommand: CliCommand = {
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(values.prefix !== undefined ? { routePrefix: values.prefix } : {}),
       ...(values['auth-token'] !== undefined ? { authToken: values['auth-token'] } : {}),
+      ...(values['allow-channel-origin'] !== undefined ? { allowedChannelOrigins: values['allow-channel-origin'] } : {}),
+      ...(values.open ? { open: true } : {}),
     });
     const done = new Promise<void>((resolve) => server.installSignalHandlers(resolve));
+    server.installProcessGuard();
     const { port: bound } = await server.listen();
     process.stdout.write(`${JSON.stringify({ listening: bound, capacity: server.capacity, processor: processor.name })}\n`);
     await done;

@@ -28,8 +28,12 @@ export interface QueuedEvent {
   queue_event_type: string;
 }
 
+/** Largest serialised event accepted (bytes); larger ones are dropped and counted. */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+
 export class EventsChannel {
-  private readonly queue: QueuedEvent[] = [];
+  /** Serialised `{event, queue_event_type}` messages waiting to be posted. */
+  private readonly queue: Buffer[] = [];
   private wake: (() => void) | undefined;
   private publisher: ChannelPublisher | undefined;
   private closing = false;
@@ -40,15 +44,33 @@ export class EventsChannel {
     this.loop = this.run();
   }
 
-  /** Queues one event. */
+  /**
+   * Queues one event, serialised now (so a later change to `event` does not alter it). An event that
+   * cannot be serialised (a cycle, nesting deep enough to overflow the stack, a BigInt) or is over
+   * {@link MAX_EVENT_BYTES} is dropped, counted in `eventsFailed` and logged; never thrown.
+   */
   send(event: Record<string, unknown>, queueEventType: string): void {
     if (this.closing) return;
+    const message: QueuedEvent = { event, queue_event_type: queueEventType };
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(JSON.stringify(message));
+    } catch (err) {
+      this.options.stats.add('eventsFailed');
+      this.options.log.warn('event dropped: not serialisable as JSON', { queue_event_type: queueEventType, error: (err as Error)?.message ?? String(err) });
+      return;
+    }
+    if (bytes.length > MAX_EVENT_BYTES) {
+      this.options.stats.add('eventsFailed');
+      this.options.log.warn('event dropped: too large', { queue_event_type: queueEventType, bytes: bytes.length, limit: MAX_EVENT_BYTES });
+      return;
+    }
     const max = this.options.maxQueue ?? 256;
     if (this.queue.length >= max) {
       this.queue.shift();
       this.options.stats.add('eventsFailed');
     }
-    this.queue.push({ event, queue_event_type: queueEventType });
+    this.queue.push(bytes);
     this.wake?.();
   }
 
@@ -57,8 +79,8 @@ export class EventsChannel {
     while (!this.abort.signal.aborted) {
       // Taken off the queue before its POST starts: a full queue then drops the oldest *waiting*
       // event, never the one being sent (which would be delivered yet counted as failed).
-      const item = this.queue.shift();
-      if (!item) {
+      const bytes = this.queue.shift();
+      if (!bytes) {
         if (this.closing) return;
         await new Promise<void>((resolve) => {
           this.wake = resolve;
@@ -66,7 +88,6 @@ export class EventsChannel {
         this.wake = undefined;
         continue;
       }
-      const bytes = Buffer.from(JSON.stringify(item));
       let sent = false;
       for (let attempt = 0; attempt < maxAttempts && !this.abort.signal.aborted; attempt++) {
         try {
