@@ -16,6 +16,7 @@
  * channel closed with DELETE (downstream sees EOS). `stop()` cuts the input and does the same,
  * bounded by `timings.drainMs`.
  */
+import { ErrorCodes, TrickleError } from '../errors';
 import type { ClosableFrame } from '../processor/frame-processor';
 import { mediaSettings } from '../params';
 import type { StreamEnd } from './stream-handle';
@@ -44,8 +45,8 @@ export interface PipelineDecoder<V, A> {
   end(): void;
   frames(options: { signal?: AbortSignal }): AsyncIterable<PipelineDecodedItem<V, A>>;
   close(): Promise<void>;
-  /** `audioCodec` is non-null once the demuxer found an audio stream; `frameRate` once the video's is known (0: unknown). */
-  stats(): { decodeErrors?: number; audioCodec?: string | null; frameRate?: number; decodeMs?: number; videoFrames?: number };
+  /** `audioCodec` / `videoCodec` are non-null once the demuxer found such a stream (null: none); `frameRate` once the video's is known (0: unknown). */
+  stats(): { decodeErrors?: number; audioCodec?: string | null; videoCodec?: string | null; frameRate?: number; decodeMs?: number; videoFrames?: number };
 }
 
 /** The encoder shape the pipeline relies on (src/media/encoder.ts). */
@@ -100,6 +101,14 @@ interface Queued<V> {
 /** How often (in output frames) the native decode/encode times are sampled into the stage stats. */
 const NATIVE_STATS_EVERY = 24;
 
+/** An error from inside one input segment's body: the segment was cut short (network, publisher gone). */
+function isCutSegment(err: unknown): boolean {
+  return err instanceof TrickleError && err.code === ErrorCodes.ERR_TRICKLE_NETWORK;
+}
+
+/** What {@link StreamMediaPipeline.callProcessor} returns for a call past `processorTimeoutMs`. */
+const TIMED_OUT = Symbol('timed out');
+
 function errMessage(err: unknown): string {
   return (err as Error)?.message ?? String(err);
 }
@@ -131,6 +140,9 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   private endReason: StreamEnd | undefined;
   private running: Promise<StreamEnd> | undefined;
   private pendingAudio: Array<{ packet: unknown } | { frame: A }> = [];
+  /** The input ended (EOS, stall, abort): the stall timer is not re-armed any more. */
+  private inputDone = false;
+  private sawVideo = false;
   private readonly audioMode: 'passthrough' | 'process' | 'none';
   private framesSinceNativeStats = 0;
 
@@ -183,7 +195,12 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     return this.endReason ?? { reason: 'input_ended' };
   }
 
+  /**
+   * (Re-)arms the input stall timer. It is re-armed by decoded frames, not by bytes: an input that
+   * drips a byte a second never decodes a frame and stalls like one that sends nothing.
+   */
   private armStallTimer(): void {
+    if (this.inputDone) return;
     clearTimeout(this.stallTimer);
     this.stallTimer = setTimeout(() => {
       this.c.stats.add('inputStalls');
@@ -199,12 +216,20 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     const signal = AbortSignal.any([this.inputAbort.signal, this.allAbort.signal]);
     let first = true;
     this.armStallTimer();
+    this.stallTimer?.unref();
     try {
       for await (const segment of this.c.transport.subscriber(url, { start: -2, signal, ...this.outageHandling('input') })) {
-        for await (const chunk of segment) {
-          this.armStallTimer();
-          this.c.stats.add('bytesIn', chunk.byteLength);
-          await decoder.push(chunk);
+        try {
+          for await (const chunk of segment) {
+            this.c.stats.add('bytesIn', chunk.byteLength);
+            await decoder.push(chunk);
+          }
+        } catch (err) {
+          // A segment cut short (its publisher went away mid-segment): what arrived was decoded,
+          // the decoder resynchronises on the next one. Anything else ends the input.
+          if (signal.aborted || !isCutSegment(err)) throw err;
+          this.c.stats.add('segmentsCut');
+          this.c.log.warn('input segment cut short', { err });
         }
         this.c.stats.add('segmentsIn');
         if (first) {
@@ -218,6 +243,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
         this.endReason ??= { reason: 'error', error: `input: ${errMessage(err)}` };
       }
     } finally {
+      this.inputDone = true;
       clearTimeout(this.stallTimer);
       decoder.end();
     }
@@ -246,7 +272,13 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     const { stats } = this.c;
     try {
       for await (const item of decoder.frames({ signal: this.allAbort.signal })) {
+        this.armStallTimer();
+        if (item.type !== 'video' && !this.sawVideo && decoder.stats().videoCodec === null) {
+          this.audioOnlyInput(item);
+          continue;
+        }
         if (item.type === 'video') {
+          this.sawVideo = true;
           const frame = item.frame;
           stats.videoIn();
           const settings = mediaSettings(this.c.params());
@@ -276,6 +308,19 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       stats.add('decodeErrors', decoder.stats().decodeErrors ?? 0);
       this.queue.close();
     }
+  }
+
+  /**
+   * The input has audio but no video stream: there is nothing to process. Reported once (an
+   * `error` event), and the stream ends with that error instead of holding its slot producing nothing.
+   */
+  private audioOnlyInput(item: PipelineDecodedItem<V, A>): void {
+    if (item.type === 'audio') item.frame.close();
+    if (this.endReason) return;
+    const message = 'input has no video stream (audio only): nothing to process';
+    this.c.reportError(message);
+    this.endReason = { reason: 'error', error: message };
+    this.inputAbort.abort();
   }
 
   private async passAudioPacket(packet: unknown): Promise<void> {
@@ -310,7 +355,14 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   private async handleAudio(frame: A): Promise<void> {
     let outputs: A[] | null = null;
     try {
-      outputs = (await this.c.processor.processAudio(frame, this.c.ctx)) as A[] | null;
+      const result = await this.callProcessor('processAudio', () => this.c.processor.processAudio(frame, this.c.ctx) as Promise<A[] | null>, (late) => {
+        for (const out of late ?? []) if (out !== frame) out.close();
+      });
+      if (result === TIMED_OUT) {
+        frame.close();
+        return;
+      }
+      outputs = result;
     } catch (err) {
       this.c.stats.add('processorErrors');
       this.c.reportError(`processAudio failed: ${errMessage(err)}`);
@@ -322,6 +374,48 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       else out.close();
     }
     if (!keptInput) frame.close();
+  }
+
+  /**
+   * One processor call under the stream's deadlines. Past `processorDeadlineMs` it is reported (an
+   * `error` event, status DEGRADED_INFERENCE while it stays pending, `processorDeadlineMisses`);
+   * past `processorTimeoutMs` the stream ends with an error (its output is then flushed and closed)
+   * and TIMED_OUT is returned. A call that settles after that has its result handed to `discard`.
+   */
+  private async callProcessor<T>(what: string, call: () => Promise<T>, discard: (late: T) => void): Promise<T | typeof TIMED_OUT> {
+    const { timings, stats } = this.c;
+    const pending = Promise.resolve().then(call);
+    let overdue = false;
+    let deadline: NodeJS.Timeout | undefined;
+    let timeout: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+      deadline = setTimeout(() => {
+        overdue = true;
+        stats.processorCallsOverdue += 1;
+        stats.add('processorDeadlineMisses');
+        this.c.reportError(`${what} exceeded its ${timings.processorDeadlineMs} ms deadline`, {
+          deadline_ms: timings.processorDeadlineMs,
+          deadline_misses: stats.get('processorDeadlineMisses'),
+        });
+      }, timings.processorDeadlineMs);
+      timeout = setTimeout(() => resolve(TIMED_OUT), timings.processorTimeoutMs);
+    });
+    try {
+      const result = await Promise.race([pending, timedOut]);
+      if (result === TIMED_OUT) {
+        pending.then(discard, () => undefined);
+        const message = `${what} did not settle within ${timings.processorTimeoutMs} ms`;
+        this.c.log.error('processor call timed out; ending the stream', { what, timeout_ms: timings.processorTimeoutMs });
+        this.c.reportError(message);
+        this.endReason ??= { reason: 'error', error: message };
+        this.inputAbort.abort();
+      }
+      return result;
+    } finally {
+      clearTimeout(deadline);
+      clearTimeout(timeout);
+      if (overdue) stats.processorCallsOverdue -= 1;
+    }
   }
 
   private async prepare(frame: V): Promise<V> {
@@ -346,9 +440,19 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       try {
         input = await this.prepare(item.frame);
         stats.add('framesProcessed');
+        const prepared = input;
         const t0 = performance.now();
-        output = (await processor.processVideo(input, ctx)) as V | null;
+        const result = await this.callProcessor('processVideo', () => processor.processVideo(prepared, ctx) as Promise<V | null>, (late) => {
+          if (late && late !== prepared) late.close();
+        });
+        if (result === TIMED_OUT) {
+          input.close();
+          if (input !== item.frame) item.frame.close();
+          this.queue.clear();
+          return;
+        }
         stats.stage('processor', performance.now() - t0);
+        output = result;
       } catch (err) {
         stats.add('processorErrors');
         this.c.reportError(`processVideo failed: ${errMessage(err)}`, { frames_failed: stats.get('processorErrors') });
@@ -423,10 +527,10 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     try {
       if (encoder) {
         for await (const segment of encoder.segments({ signal: this.allAbort.signal })) {
-          const writer = await publisher.next();
+          const writer = await this.deliver(publisher.next(), `segment ${segment.index}`);
           for await (const chunk of segment.chunks()) {
             const t0 = performance.now();
-            await writer.write(chunk);
+            await this.deliver(writer.write(chunk), `segment ${segment.index}`);
             this.c.stats.stage('outputWrite', performance.now() - t0);
             this.c.stats.add('bytesOut', chunk.byteLength);
             if (first) {
@@ -434,7 +538,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
               this.c.onFirstOutputSegment();
             }
           }
-          await writer.close();
+          await this.deliver(writer.close(), `segment ${segment.index}`);
           this.c.stats.add('segmentsOut');
         }
       }
@@ -448,9 +552,45 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
         this.inputAbort.abort();
       }
     } finally {
-      // DELETE the output channel so downstream sees EOS.
-      await publisher.close().catch((err: unknown) => this.c.log.debug('output close failed', { err }));
+      // DELETE the output channel so downstream sees EOS (bounded: the output may not answer at all).
+      await this.bounded(publisher.close(), this.c.timings.drainMs, 'output close');
     }
+  }
+
+  /**
+   * One step of delivering output, bounded by `timings.outputStallMs`: an output that accepts the
+   * connection and never answers (or never reads) ends the stream with a clear error instead of
+   * holding it, and its capacity slot, for good.
+   */
+  private async deliver<T>(step: Promise<T>, what: string): Promise<T> {
+    const ms = this.c.timings.outputStallMs;
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`output stalled: could not deliver ${what} within ${ms} ms`)), ms);
+    });
+    step.catch(() => undefined);
+    try {
+      return await Promise.race([step, stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits for a best-effort step at most `ms`; failures and overruns are logged, never thrown. */
+  private async bounded(step: Promise<unknown>, ms: number, what: string): Promise<void> {
+    const timer = new AbortController();
+    const outcome = await Promise.race([
+      step.then(
+        () => 'done' as const,
+        (err: unknown) => {
+          this.c.log.debug(`${what} failed`, { err });
+          return 'done' as const;
+        },
+      ),
+      delay(ms, timer.signal).then(() => 'late' as const),
+    ]);
+    timer.abort();
+    if (outcome === 'late') this.c.log.warn(`${what} did not finish; going on`, { wait_ms: ms });
   }
 
   async stop(): Promise<void> {
@@ -470,7 +610,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       for (const item of this.pendingAudio.splice(0)) if ('frame' in item) item.frame.close();
       this.encoder?.destroy();
       await this.decoder?.close().catch(() => undefined);
-      await this.publisher?.close().catch(() => undefined);
+      if (this.publisher) await this.bounded(this.publisher.close(), this.c.timings.drainMs, 'output close');
     }
   }
 }

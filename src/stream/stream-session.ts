@@ -318,7 +318,7 @@ export class StreamSession implements StreamHandle {
       this.phase_ === 'running'
         ? this.request.subscribe_url && inputStale
           ? 'DEGRADED_INPUT'
-          : s.processorErrors > 0 && s.framesOut === 0 && s.framesProcessed > 0
+          : this.stats.processorCallsOverdue > 0 || (s.processorErrors > 0 && s.framesOut === 0 && s.framesProcessed > 0)
             ? 'DEGRADED_INFERENCE'
             : 'ONLINE'
         : this.phase_ === 'starting'
@@ -386,11 +386,22 @@ export class StreamSession implements StreamHandle {
         await this.media.stop().catch((err: unknown) => this.log.warn('media stop failed', { err }));
       }
       this.abort.abort();
-      try {
-        await this.processor.onStreamStop(this.ctx);
-      } catch (err) {
-        this.log.warn('onStreamStop failed', { err });
-      }
+      // Bounded like the drain: a processor whose onStreamStop never settles must not hold the slot.
+      let stopTimer: NodeJS.Timeout | undefined;
+      const stopped = Promise.resolve()
+        .then(() => this.processor.onStreamStop(this.ctx))
+        .then(
+          () => true,
+          (err: unknown) => {
+            this.log.warn('onStreamStop failed', { err });
+            return true;
+          },
+        );
+      const late = new Promise<false>((resolve) => {
+        stopTimer = setTimeout(() => resolve(false), this.timings.drainMs);
+      });
+      if (!(await Promise.race([stopped, late]))) this.log.warn('onStreamStop did not settle; going on', { wait_ms: this.timings.drainMs });
+      clearTimeout(stopTimer);
       clearInterval(this.heartbeatTimer);
       clearInterval(this.statusTimer);
       await this.control?.done;

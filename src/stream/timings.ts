@@ -9,8 +9,24 @@ export interface StreamTimings {
   heartbeatMs: number;
   /** `status` event interval (default 10 000 ms). */
   statusMs: number;
-  /** No input bytes for this long → the stream ends as stalled (default 60 000 ms, as ai-runner; status turns DEGRADED_INPUT at half). */
+  /**
+   * No decoded frame (video or audio) for this long → the stream ends as stalled (default 60 000 ms,
+   * as ai-runner; status turns DEGRADED_INPUT at half). Bytes that decode to nothing (an input
+   * dripping a byte a second) do not count as input.
+   */
   inputStallMs: number;
+  /**
+   * An output segment that cannot be delivered within this (the publish URL accepts the connection
+   * and never answers, or never reads) ends the stream with an error (default 20 000 ms).
+   */
+  outputStallMs: number;
+  /**
+   * A processor call (processVideo/processAudio) still pending after this is reported: an `error`
+   * event, status DEGRADED_INFERENCE, the `processorDeadlineMisses` counter (default 5 000 ms).
+   */
+  processorDeadlineMs: number;
+  /** A processor call still pending after this ends the stream with an error; its output is closed (DELETE) (default 30 000 ms). */
+  processorTimeoutMs: number;
   /** Data channel: lines are flushed as one segment at most this often (default 333 ms). */
   dataFlushMs: number;
   /** Data channel: `[]` is sent after this much silence (default 25 000 ms). */
@@ -33,6 +49,9 @@ export const DEFAULT_TIMINGS: Readonly<StreamTimings> = Object.freeze({
   heartbeatMs: 10_000,
   statusMs: 10_000,
   inputStallMs: 60_000,
+  outputStallMs: 20_000,
+  processorDeadlineMs: 5_000,
+  processorTimeoutMs: 30_000,
   dataFlushMs: 333,
   dataKeepaliveMs: 25_000,
   retryInitialMs: 250,
