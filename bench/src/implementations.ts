@@ -15,5 +15,6 @@ export const IMPLEMENTATIONS: Record<string, () => ScenarioImpl> = {
   nvdec: () => (require('./scenarios/nvdec') as typeof import('./scenarios/nvdec')).run,
   'worker-cpu': () => (require('./scenarios/worker-cpu') as typeof import('./scenarios/worker-cpu')).run,
   soak: () => (require('./scenarios/soak') as typeof import('./scenarios/soak')).run,
+  hostile: () => (require('./scenarios/hostile') as typeof import('./scenarios/hostile')).run,
   /* eslint-enable @typescript-eslint/no-require-imports */
 };

@@ -184,6 +184,17 @@ export const SCENARIOS: ScenarioSpec[] = [
     runs: 1,
     quickRuns: 1,
   },
+  {
+    id: 'B10',
+    title: 'trickle server under attack: its RSS against the memory budget, a healthy channel\'s p99 beside the attack',
+    requiresGpu: false,
+    anchor: { name: 'the same healthy channel without the attack, same server process' },
+    impl: 'hostile',
+    params: { budgetBytes: 256 * 1024 * 1024, seconds: 10, fullChannels: 8, segmentBytes: 16 * 1024 * 1024, stalledReaders: 40, slowHeaders: 200, idleGets: 256 },
+    quickParams: { seconds: 3, fullChannels: 4, stalledReaders: 10, slowHeaders: 50, idleGets: 64 },
+    runs: 1,
+    quickRuns: 1,
+  },
 ];
 
 /** Whether a filter word selects a scenario: its id, or its family ("B1" selects B1 and B1-GPU). */

@@ -1,0 +1,268 @@
+/**
+ * B10: the trickle server under attack. A TrickleServer process (serve-trickle.ts, its own RSS)
+ * with a retained-memory budget carries one healthy channel: 30 writes/s of 4 KiB, a segment a
+ * second, each write stamped with the time it was written; its subscriber measures write → arrival
+ * latency. First alone (the anchor, same run, same process), then beside an attack from other
+ * loopback addresses (127.0.0.2, 127.0.0.3), everything the hostile suite tests at once:
+ *  - `fullChannels` channels kept full of `segmentBytes` segments (5 retained each without a budget);
+ *  - `stalledReaders` readers that never read, re-attached whenever they are cut;
+ *  - `slowHeaders` connections dripping a header byte a second, re-opened when closed;
+ *  - `idleGets` GETs waiting on the healthy channel from one address.
+ * Reported: the server's peak RSS and its growth over the idle RSS against the budget, the healthy
+ * channel's p50/p99 under attack against its own figures without it, and the limit counters.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { request, Agent } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+
+import { TricklePublisher, TrickleSubscriber, type TrickleServerOptions } from 'trickle-rt';
+import { makeFigure } from '../figures';
+import { param, type ScenarioOutcome } from '../scenario';
+import type { ServeTrickleReply, ServeTrickleRequest } from '../serve-trickle';
+import { summarize } from '../stats';
+import type { RunOptions } from '../types';
+
+const MiB = 1024 * 1024;
+const ATTACKER = '127.0.0.2';
+const SLOW = '127.0.0.3';
+/** RSS allowance over the budget for freed-but-not-yet-collected buffers and allocator slack. */
+const GC_SLACK_MIB = 128;
+
+/** The trickle server process: port, and RSS/counters on request. */
+class TrickleProcess {
+  private nextId = 0;
+  private readonly waiters = new Map<number, (u: { rssBytes: number; counters: Record<string, number> }) => void>();
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {
+    child.on('message', (msg: ServeTrickleReply) => {
+      if (msg.type !== 'usage') return;
+      this.waiters.get(msg.id)?.({ rssBytes: msg.rssBytes, counters: msg.counters });
+      this.waiters.delete(msg.id);
+    });
+  }
+
+  static async start(options: TrickleServerOptions): Promise<TrickleProcess> {
+    const child = fork(join(__dirname, '..', 'serve-trickle.js'), [JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let tail = '';
+    child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-4000)));
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (msg: ServeTrickleReply) => {
+        if (msg.type === 'ready') resolve(msg.port);
+      });
+      child.once('exit', (code) => reject(new Error(`the trickle server process exited (${code}) before listening: ${tail}`)));
+    });
+    return new TrickleProcess(child, port);
+  }
+
+  usage(): Promise<{ rssBytes: number; counters: Record<string, number> }> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiters.set(id, resolve);
+      this.child.send({ type: 'usage', id } satisfies ServeTrickleRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.disconnect();
+    await exited;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The healthy channel for `seconds`: returns the write → arrival latency of every write that arrived, and how many were written. */
+async function healthy(base: string, name: string, seconds: number, writesPerSecond: number, writeBytes: number): Promise<{ latencies: number[]; written: number }> {
+  await new Promise<void>((resolve, reject) => {
+    const req = request(`${base}/${name}`, { method: 'POST' }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const pub = new TricklePublisher(`${base}/${name}`, { mime: 'application/octet-stream', start: 0 });
+  const sub = new TrickleSubscriber(`${base}/${name}`, { start: 0 });
+  const latencies: number[] = [];
+  const total = seconds * writesPerSecond;
+  const reading = (async () => {
+    for await (const seg of sub) {
+      let pending: Buffer = Buffer.alloc(0);
+      try {
+        for await (const chunk of seg) {
+          pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+          while (pending.length >= writeBytes) {
+            latencies.push(performance.now() - pending.readDoubleLE(0));
+            pending = pending.subarray(writeBytes);
+          }
+        }
+      } catch {
+        /* a cut segment: its writes that did not arrive count as lost */
+      }
+    }
+  })();
+  const interval = 1000 / writesPerSecond;
+  const t0 = performance.now();
+  let written = 0;
+  while (written < total) {
+    const seg = await pub.next();
+    for (let i = 0; i < writesPerSecond && written < total; i++, written++) {
+      const wait = t0 + written * interval - performance.now();
+      if (wait > 0) await sleep(wait);
+      const b = Buffer.alloc(writeBytes);
+      b.writeDoubleLE(performance.now(), 0);
+      await seg.write(b);
+    }
+    await seg.end();
+  }
+  await pub.close();
+  await Promise.race([reading, sleep(10_000)]);
+  sub.close();
+  return { latencies, written };
+}
+
+/** Keeps `n` things going until `stop` is aborted: each `open()` resolves when it ended, then it is re-opened. */
+function keep(n: number, stop: AbortSignal, open: (i: number) => Promise<void>): Promise<void> {
+  const one = async (i: number): Promise<void> => {
+    while (!stop.aborted) {
+      await open(i).catch(() => undefined);
+      if (!stop.aborted) await sleep(50);
+    }
+  };
+  return Promise.all(Array.from({ length: n }, (_, i) => one(i))).then(() => undefined);
+}
+
+function socketFrom(port: number, from: string, stop: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1', localAddress: from }, () => resolve(s));
+    s.once('error', reject);
+    s.on('error', () => undefined);
+    stop.addEventListener('abort', () => s.destroy(), { once: true });
+  });
+}
+
+const closed = (s: Socket): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+
+/** The attack; resolves once `stop` is aborted and everything wound down. */
+async function attack(port: number, p: { fullChannels: number; segmentBytes: number; stalledReaders: number; slowHeaders: number; idleGets: number; healthy: string }, stop: AbortSignal): Promise<void> {
+  const agent = new Agent({ keepAlive: true, localAddress: ATTACKER, maxSockets: 64 });
+  const body = Buffer.alloc(p.segmentBytes, 7);
+  const seqs = new Array<number>(p.fullChannels).fill(0);
+  const post = (ch: number) =>
+    new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: `/full-${ch}/${seqs[ch]!++}`, method: 'POST', agent }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', () => resolve());
+      req.end(body);
+    });
+  const full = keep(p.fullChannels, stop, (ch) => post(ch));
+  const stalled = keep(p.stalledReaders, stop, async (i) => {
+    const s = await socketFrom(port, ATTACKER, stop);
+    s.pause(); // never reads: the server cuts it after its stall timeout, or when the budget needs its segment
+    s.write(`GET /full-${i % p.fullChannels}/-1 HTTP/1.1\r\nHost: t\r\n\r\n`);
+    // A paused socket does not notice being cut; hold it a while, then attach a fresh one.
+    await sleep(5000);
+    s.destroy();
+  });
+  const slow = keep(p.slowHeaders, stop, async () => {
+    const s = await socketFrom(port, SLOW, stop);
+    s.resume();
+    s.write('GET /healthy/0 HTTP/1.1\r\n');
+    const drip = setInterval(() => s.writable && s.write('X'), 1000);
+    await closed(s);
+    clearInterval(drip);
+  });
+  const idle = keep(p.idleGets, stop, async () => {
+    const s = await socketFrom(port, ATTACKER, stop);
+    s.resume();
+    s.write(`GET /${p.healthy}/-1 HTTP/1.1\r\nHost: t\r\n\r\n`);
+    await closed(s);
+  });
+  await Promise.all([full, stalled, slow, idle]);
+  agent.destroy();
+}
+
+export async function run(params: Record<string, unknown>, opts: RunOptions): Promise<ScenarioOutcome> {
+  const budget = param(params, 'budgetBytes', 256 * MiB);
+  const seconds = param(params, 'seconds', 10);
+  const p = {
+    fullChannels: param(params, 'fullChannels', 8),
+    segmentBytes: param(params, 'segmentBytes', 16 * MiB),
+    stalledReaders: param(params, 'stalledReaders', 40),
+    slowHeaders: param(params, 'slowHeaders', 200),
+    idleGets: param(params, 'idleGets', 256),
+    healthy: 'healthy-attacked',
+  };
+  const writesPerSecond = 30;
+  const writeBytes = 4096;
+  const server = await TrickleProcess.start({ maxRetainedBytes: budget, readerStallTimeoutMs: 2000, headersTimeoutMs: 2000 });
+  const base = `http://127.0.0.1:${server.port}`;
+  try {
+    const idleRss = (await server.usage()).rssBytes;
+    opts.progress(1, 3, `healthy channel alone, ${seconds} s`);
+    const alone = await healthy(base, 'healthy-alone', seconds, writesPerSecond, writeBytes);
+    opts.progress(2, 3, `healthy channel under attack, ${seconds} s`);
+    const stop = new AbortController();
+    const attacking = attack(server.port, p, stop.signal);
+    let peakRss = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peakRss = Math.max(peakRss, (await server.usage()).rssBytes);
+        await sleep(200);
+      }
+    })();
+    await sleep(1000); // let the attack reach its stride before measuring
+    const attacked = await healthy(base, p.healthy, seconds, writesPerSecond, writeBytes);
+    sampling = false;
+    await sampler;
+    const { counters } = await server.usage();
+    stop.abort();
+    await attacking;
+    opts.progress(3, 3, 'done');
+    const growth = (peakRss - idleRss) / MiB;
+    const a = summarize(alone.latencies);
+    const b = summarize(attacked.latencies);
+    return {
+      cases: [
+        {
+          case: `budget ${budget / MiB} MiB; ${p.fullChannels} full channels of ${p.segmentBytes / MiB} MiB segments, ${p.stalledReaders} stalled readers, ${p.slowHeaders} slow headers, ${p.idleGets} idle GETs`,
+          figures: [
+            makeFigure({
+              metric: 'trickle server RSS growth under attack (peak − idle)',
+              unit: 'MiB',
+              better: 'lower',
+              ours: [growth],
+              hasCold: false,
+              // The budget bounds the bytes segments hold; RSS also carries evicted buffers the garbage
+              // collector has not freed yet and the allocator's slack, hence the fixed allowance.
+              target: { kind: 'custom', pass: growth <= budget / MiB + GC_SLACK_MIB, text: `<= budget (${budget / MiB} MiB) + ${GC_SLACK_MIB} MiB` },
+            }),
+            makeFigure({ metric: 'healthy channel write→arrival p50 (anchor: same channel, no attack)', unit: 'ms', better: 'lower', ours: [b.p50], anchor: [a.p50], hasCold: false }),
+            makeFigure({ metric: 'healthy channel write→arrival p99 (anchor: same channel, no attack)', unit: 'ms', better: 'lower', ours: [b.p99], anchor: [a.p99], hasCold: false }),
+          ],
+          rssBytes: peakRss,
+          extra: {
+            idleRssMiB: idleRss / MiB,
+            peakRssMiB: peakRss / MiB,
+            healthyWritesAlone: `${alone.latencies.length}/${alone.written}`,
+            healthyWritesAttacked: `${attacked.latencies.length}/${attacked.written}`,
+            ...counters,
+          },
+        },
+      ],
+      notes: [
+        'attack and measurement share this process; the trickle server runs in its own (serve-trickle.ts), RSS sampled every 200 ms',
+        'attackers use source addresses 127.0.0.2/127.0.0.3, the healthy client 127.0.0.1 (per-client limits tell them apart)',
+      ],
+    };
+  } finally {
+    await server.close();
+  }
+}
