@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects; `npm test` runs them all, the others one each:
+ * Four projects; `npm test` runs them all, the others one each:
  * - unit (`npm run test:unit`, seconds): pure TypeScript, fakes instead of the addon and sockets
  *   where it can; needs only the cached media fixtures, no tsc pass, no native build step.
  * - integration (`npm run test:integration`): the native addon, real sockets, the CLI (runs dist/,

@@ -78,6 +78,13 @@ export interface TrickleServerOptions {
   /** Most GETs one client address may hold on one channel at once; more gets 429. Default 32. */
   maxSubscribersPerClient?: number;
   /**
+   * Segment bytes one client address may upload per second, all its POSTs together (a one-second
+   * burst allowed). Past it, that client's request bodies are paused (TCP backpressure on the client,
+   * no work here), so one client flooding uploads cannot take the server's CPU from the others.
+   * Default 64 MiB/s (a 4 Mbit/s stream is 0.5 MiB/s).
+   */
+  maxClientBytesPerSecond?: number;
+  /**
    * When set, every request must carry `Authorization: Bearer <authToken>` (401 otherwise). Default:
    * none, as go-livepeer's server (whose channel names are unguessable per stream).
    */
@@ -121,6 +128,7 @@ const DEFAULTS = {
   maxConnectionsPerClient: 512,
   maxChannelsPerClient: 64,
   maxSubscribersPerClient: 32,
+  maxClientBytesPerSecond: 64 * 1024 * 1024,
 } satisfies Required<Omit<TrickleServerOptions, 'authToken'>>;
 
 /** The limits of a server, as {@link TrickleServer.limits} reports them. */
@@ -140,6 +148,8 @@ export interface TrickleServerCounters {
   connectionsRefused: number;
   /** Requests refused by a per-client limit (429). */
   clientLimitRefusals: number;
+  /** Times a client's upload was paused by `maxClientBytesPerSecond`. */
+  uploadsThrottled: number;
   /** Requests refused for a missing or wrong bearer token (401). */
   unauthorized: number;
 }
@@ -410,7 +420,9 @@ export class TrickleServer {
   private readonly channelsByClient = new Map<string, number>();
   private readonly memory = new SegmentMemory((seg) => this.enforceBudget(seg));
   private readonly authToken: Buffer | undefined;
-  private readonly counts = { segmentsEvicted: 0, readersCut: 0, segmentsCut: 0, connectionsRefused: 0, clientLimitRefusals: 0, unauthorized: 0 };
+  private readonly counts = { segmentsEvicted: 0, readersCut: 0, segmentsCut: 0, connectionsRefused: 0, clientLimitRefusals: 0, uploadsThrottled: 0, unauthorized: 0 };
+  /** Upload token buckets per client address (bytes available, refilled at `maxClientBytesPerSecond`). */
+  private readonly uploadBuckets = new Map<string, { tokens: number; at: number }>();
   private httpServer: Server | undefined;
   private stopped = false;
 
@@ -547,8 +559,10 @@ export class TrickleServer {
       socket.on('close', () => {
         this.sockets.delete(socket);
         const left = (this.connectionsByClient.get(client) ?? 1) - 1;
-        if (left <= 0) this.connectionsByClient.delete(client);
-        else this.connectionsByClient.set(client, left);
+        if (left <= 0) {
+          this.connectionsByClient.delete(client);
+          this.uploadBuckets.delete(client);
+        } else this.connectionsByClient.set(client, left);
       });
     });
     // A malformed request (bad request line, invalid escape) gets 400, never a crash.
@@ -681,6 +695,23 @@ export class TrickleServer {
       this.evict(seg);
       for (const reader of [...seg.readers]) reader.cut();
     }
+  }
+
+  /**
+   * Takes `bytes` from the client's upload bucket; when it runs dry, pauses `req` for as long as the
+   * deficit takes to refill (the client's TCP window closes meanwhile: no work here, no buffering).
+   */
+  private throttleUpload(client: string, req: IncomingMessage, bytes: number): void {
+    const rate = this.options.maxClientBytesPerSecond;
+    const now = performance.now();
+    const bucket = this.uploadBuckets.get(client) ?? { tokens: rate, at: now };
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) * rate) / 1000) - bytes;
+    bucket.at = now;
+    this.uploadBuckets.set(client, bucket);
+    if (bucket.tokens >= 0) return;
+    this.counts.uploadsThrottled += 1;
+    req.pause();
+    setTimeout(() => req.resume(), Math.ceil((-bucket.tokens * 1000) / rate)).unref();
   }
 
   /** Whether a client may create one more channel over HTTP (`maxChannelsPerClient`); counts a refusal. */
@@ -931,6 +962,7 @@ export class TrickleServer {
     }
 
     const maxBytes = this.options.maxSegmentBytes;
+    const uploader = clientOf(req);
     let bytes = 0;
     let replied = false;
     let interim: NodeJS.Timeout | undefined;
@@ -1006,6 +1038,7 @@ export class TrickleServer {
       bytes += chunk.length;
       // Appended even when the segment was closed meanwhile ("late bytes", as in Go).
       seg.append(chunk);
+      this.throttleUpload(uploader, req, chunk.length);
       if (seg.cut && !replied) cutWithError(507, 'Trickle server memory budget exceeded');
     });
     req.on('end', () => {
@@ -1055,6 +1088,7 @@ const LIMIT_KEYS = [
   'maxConnectionsPerClient',
   'maxChannelsPerClient',
   'maxSubscribersPerClient',
+  'maxClientBytesPerSecond',
 ] as const;
 
 /** The address a request came from (the unit of per-client fairness). */

@@ -252,6 +252,30 @@ describe('hostile clients against the trickle server', () => {
     expect(server.counters().clientLimitRefusals).toBe(1);
   });
 
+  it('one address flooding uploads is paused at maxClientBytesPerSecond; another address publishes beside it, intact', async () => {
+    const { server, port, base } = await serve({ maxClientBytesPerSecond: 1024 * 1024 }, ['flood', 'ch']);
+    const flood = randomBytes(4 * 1024 * 1024);
+    const flooding = new Promise<number>((resolve) => {
+      const s = connect({ port, host: '127.0.0.1', localAddress: ATTACKER }, () => {
+        s.write(`POST /flood/0 HTTP/1.1\r\nHost: t\r\nContent-Length: ${flood.length}\r\n\r\n`);
+        s.write(flood);
+      });
+      s.on('error', () => undefined);
+      s.on('data', (d: Buffer) => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(d.toString('latin1'))?.[1] ?? 0)));
+      cleanups.push(() => s.destroy());
+    });
+    const sub = new TrickleSubscriber(`${base}/ch`, { start: 0 });
+    cleanups.push(() => sub.close());
+    const got = readAll(sub, 1);
+    const mine = randomBytes(256 * 1024);
+    await fetch(`${base}/ch/0`, { method: 'POST', body: mine }).then((r) => expect(r.status).toBe(200));
+    expect(sha((await got)[0] as Buffer)).toBe(sha(mine));
+    // The flood was paused (and still arrives whole: throttled, not refused).
+    expect(await flooding).toBe(200);
+    expect(server.counters().uploadsThrottled).toBeGreaterThan(0);
+    expect(server.channelInfo('flood')?.segments[0]?.bytes).toBe(flood.length);
+  });
+
   it('the sequence edge: a write that would move nextWrite past 2^53 - 1 is refused (400), the channel keeps working', async () => {
     const { port } = await serve();
     const last = Number.MAX_SAFE_INTEGER - 1;

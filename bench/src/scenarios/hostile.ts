@@ -12,8 +12,7 @@
  * channel's p50/p99 under attack against its own figures without it, and the limit counters.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { request, Agent } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { request } from 'node:http';
 import { join } from 'node:path';
 
 import { TricklePublisher, TrickleSubscriber, type TrickleServerOptions } from 'trickle-rt';
@@ -24,8 +23,6 @@ import { summarize } from '../stats';
 import type { RunOptions } from '../types';
 
 const MiB = 1024 * 1024;
-const ATTACKER = '127.0.0.2';
-const SLOW = '127.0.0.3';
 /** RSS allowance over the budget for freed-but-not-yet-collected buffers and allocator slack. */
 const GC_SLACK_MIB = 128;
 
@@ -125,69 +122,6 @@ async function healthy(base: string, name: string, seconds: number, writesPerSec
   return { latencies, written };
 }
 
-/** Keeps `n` things going until `stop` is aborted: each `open()` resolves when it ended, then it is re-opened. */
-function keep(n: number, stop: AbortSignal, open: (i: number) => Promise<void>): Promise<void> {
-  const one = async (i: number): Promise<void> => {
-    while (!stop.aborted) {
-      await open(i).catch(() => undefined);
-      if (!stop.aborted) await sleep(50);
-    }
-  };
-  return Promise.all(Array.from({ length: n }, (_, i) => one(i))).then(() => undefined);
-}
-
-function socketFrom(port: number, from: string, stop: AbortSignal): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1', localAddress: from }, () => resolve(s));
-    s.once('error', reject);
-    s.on('error', () => undefined);
-    stop.addEventListener('abort', () => s.destroy(), { once: true });
-  });
-}
-
-const closed = (s: Socket): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
-
-/** The attack; resolves once `stop` is aborted and everything wound down. */
-async function attack(port: number, p: { fullChannels: number; segmentBytes: number; stalledReaders: number; slowHeaders: number; idleGets: number; healthy: string }, stop: AbortSignal): Promise<void> {
-  const agent = new Agent({ keepAlive: true, localAddress: ATTACKER, maxSockets: 64 });
-  const body = Buffer.alloc(p.segmentBytes, 7);
-  const seqs = new Array<number>(p.fullChannels).fill(0);
-  const post = (ch: number) =>
-    new Promise<void>((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: `/full-${ch}/${seqs[ch]!++}`, method: 'POST', agent }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      });
-      req.on('error', () => resolve());
-      req.end(body);
-    });
-  const full = keep(p.fullChannels, stop, (ch) => post(ch));
-  const stalled = keep(p.stalledReaders, stop, async (i) => {
-    const s = await socketFrom(port, ATTACKER, stop);
-    s.pause(); // never reads: the server cuts it after its stall timeout, or when the budget needs its segment
-    s.write(`GET /full-${i % p.fullChannels}/-1 HTTP/1.1\r\nHost: t\r\n\r\n`);
-    // A paused socket does not notice being cut; hold it a while, then attach a fresh one.
-    await sleep(5000);
-    s.destroy();
-  });
-  const slow = keep(p.slowHeaders, stop, async () => {
-    const s = await socketFrom(port, SLOW, stop);
-    s.resume();
-    s.write('GET /healthy/0 HTTP/1.1\r\n');
-    const drip = setInterval(() => s.writable && s.write('X'), 1000);
-    await closed(s);
-    clearInterval(drip);
-  });
-  const idle = keep(p.idleGets, stop, async () => {
-    const s = await socketFrom(port, ATTACKER, stop);
-    s.resume();
-    s.write(`GET /${p.healthy}/-1 HTTP/1.1\r\nHost: t\r\n\r\n`);
-    await closed(s);
-  });
-  await Promise.all([full, stalled, slow, idle]);
-  agent.destroy();
-}
-
 export async function run(params: Record<string, unknown>, opts: RunOptions): Promise<ScenarioOutcome> {
   const budget = param(params, 'budgetBytes', 256 * MiB);
   const seconds = param(params, 'seconds', 10);
@@ -208,8 +142,10 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
     opts.progress(1, 3, `healthy channel alone, ${seconds} s`);
     const alone = await healthy(base, 'healthy-alone', seconds, writesPerSecond, writeBytes);
     opts.progress(2, 3, `healthy channel under attack, ${seconds} s`);
-    const stop = new AbortController();
-    const attacking = attack(server.port, p, stop.signal);
+    // The attack runs in a process of its own, so that its clients do not share an event loop with
+    // the healthy channel's publisher and subscriber measured here.
+    const attacker = fork(join(__dirname, '..', 'attack.js'), [JSON.stringify({ port: server.port, ...p })], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const attackerExited = new Promise<void>((resolve) => attacker.once('exit', () => resolve()));
     let peakRss = 0;
     let sampling = true;
     const sampler = (async () => {
@@ -223,8 +159,8 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
     sampling = false;
     await sampler;
     const { counters } = await server.usage();
-    stop.abort();
-    await attacking;
+    attacker.disconnect();
+    await attackerExited;
     opts.progress(3, 3, 'done');
     const growth = (peakRss - idleRss) / MiB;
     const a = summarize(alone.latencies);

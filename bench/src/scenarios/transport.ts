@@ -81,9 +81,15 @@ export function plainRelay(): RelayUnderTest {
   };
 }
 
+/**
+ * B6 measures the transport's ceiling: the per-client upload cap (a fairness limit against one
+ * client starving the others, measured by B10) is lifted, as are the channel and segment limits.
+ */
+const TRANSPORT_SERVER_OPTIONS = { maxChannels: 4096, maxSegmentBytes: 64 * 1024 * 1024, maxClientBytesPerSecond: Number.MAX_SAFE_INTEGER };
+
 /** Our TrickleServer driven by the same plain clients (isolates the server's cost). */
 export function trickleServerPlainClients(): RelayUnderTest {
-  const server = new TrickleServer({ maxChannels: 4096, maxSegmentBytes: 64 * 1024 * 1024 });
+  const server = new TrickleServer(TRANSPORT_SERVER_OPTIONS);
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   let base: URL;
   return {
@@ -105,7 +111,7 @@ export function trickleServerPlainClients(): RelayUnderTest {
 
 /** Ours end to end: TricklePublisher → TrickleServer → TrickleSubscriber. */
 export function trickleRt(): RelayUnderTest {
-  const server = new TrickleServer({ maxChannels: 4096, maxSegmentBytes: 64 * 1024 * 1024 });
+  const server = new TrickleServer(TRANSPORT_SERVER_OPTIONS);
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   let base: URL;
   return {

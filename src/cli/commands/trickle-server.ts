@@ -28,7 +28,8 @@ Limits (each a positive integer; defaults in docs/security.md):
   --max-channels N                channels in all
   --max-channels-per-client N     channels one address may create over HTTP (autocreate)
   --max-subscribers-per-channel N GETs on one channel
-  --max-subscribers-per-client N  GETs one address may hold on one channel`;
+  --max-subscribers-per-client N  GETs one address may hold on one channel
+  --max-client-bytes-per-second N segment bytes one address may upload per second (paused past it)`;
 
 /** CLI flag → option, for the limits that are plain positive integers. */
 const LIMIT_FLAGS = {
@@ -43,6 +44,7 @@ const LIMIT_FLAGS = {
   'max-channels-per-client': 'maxChannelsPerClient',
   'max-subscribers-per-channel': 'maxSubscribersPerChannel',
   'max-subscribers-per-client': 'maxSubscribersPerClient',
+  'max-client-bytes-per-second': 'maxClientBytesPerSecond',
 } as const satisfies Record<string, keyof TrickleServerOptions>;
 
 export const trickleServerCommand: CliCommand = {
