@@ -1,5 +1,5 @@
 /**
- * The attacker of B10 (bench/src/scenarios/hostile.ts), in a process of its own: from loopback
+ * The attacker of B11 (bench/src/scenarios/hostile.ts), in a process of its own: from loopback
  * addresses other than the healthy client's, it keeps channels full of large segments, readers
  * that never read, connections dripping their headers and idle GETs going against the trickle
  * server at `port`, re-opening each as the server cuts it, until the bench disconnects.

@@ -185,7 +185,7 @@ export const SCENARIOS: ScenarioSpec[] = [
     quickRuns: 1,
   },
   {
-    id: 'B10',
+    id: 'B11',
     title: 'trickle server under attack: its RSS against the memory budget, a healthy channel\'s p99 beside the attack',
     requiresGpu: false,
     anchor: { name: 'the same healthy channel without the attack, same server process' },

@@ -1,5 +1,5 @@
 /**
- * The trickle server under test for B10, in its own process (so its RSS is its own): a
+ * The trickle server under test for B11, in its own process (so its RSS is its own): a
  * TrickleServer with the limits it is given, autocreate on (an attacker may create channels), on
  * 127.0.0.1. It reports its port over IPC and answers `usage` requests (RSS and the server's limit
  * counters). It exits when the bench disconnects.

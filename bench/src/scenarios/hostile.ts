@@ -1,5 +1,5 @@
 /**
- * B10: the trickle server under attack. A TrickleServer process (serve-trickle.ts, its own RSS)
+ * B11: the trickle server under attack. A TrickleServer process (serve-trickle.ts, its own RSS)
  * with a retained-memory budget carries one healthy channel: 30 writes/s of 4 KiB, a segment a
  * second, each write stamped with the time it was written; its subscriber measures write → arrival
  * latency. First alone (the anchor, same run, same process), then beside an attack from other
