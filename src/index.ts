@@ -4,7 +4,13 @@
 export { TrickleError, ErrorCodes, type ErrorCode } from './errors';
 export { capabilities, packageVersion, type Capabilities } from './native/capabilities';
 export { summarizeVideo, type VideoSummary } from './media/summarize-video';
-export { TrickleServer, type TrickleServerOptions, type TrickleChannelInfo } from './trickle-server/trickle-server';
+export {
+  TrickleServer,
+  type TrickleServerOptions,
+  type TrickleChannelInfo,
+  type TrickleServerCounters,
+  type TrickleServerLimits,
+} from './trickle-server/trickle-server';
 export {
   VideoFrame,
   type PixelFormat,

@@ -113,6 +113,8 @@ export const PUBLIC_EXPORTS: readonly string[] = [
   'TrickleSegmentWriter',
   'TrickleServer',
   'TrickleServerOptions',
+  'TrickleServerCounters',
+  'TrickleServerLimits',
   'TrickleSubscriber',
   'TrickleSubscriberOptions',
   'TrickleSubscriberState',
