@@ -7,7 +7,9 @@
  * each case configures; nothing asserts a duration.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { resolve } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -319,6 +321,42 @@ describe('hostile clients against the trickle server', () => {
     await pub.writeSegment('authorized');
     expect((await got)[0]?.toString()).toBe('authorized');
     expect(server.counters().unauthorized).toBe(5);
+  });
+
+  it('trickle-rt trickle-server takes every limit as a flag, and --auth-token', async () => {
+    const child = spawn(process.execPath, [
+      resolve(__dirname, '..', '..', 'bin/trickle-rt.js'), 'trickle-server', '--port', '0', '--channel', 'ch',
+      '--auth-token', 'tok', '--max-subscribers-per-client', '1', '--max-retained-bytes', '1048576', '--headers-timeout-ms', '300',
+    ]);
+    cleanups.push(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const url = await new Promise<string>((res, rej) => {
+      child.stdout.on('data', (d: Buffer) => {
+        const m = /listening on (\S+)/.exec(d.toString());
+        if (m) res(m[1] as string);
+      });
+      child.once('exit', () => rej(new Error(`trickle-server exited: ${stderr}`)));
+    });
+    const port = Number(new URL(url).port);
+    expect((await rawOnce(port, 'GET', '/ch/next').then((r) => (r.conn.destroy(), r.status)))).toBe(401);
+    const auth = { Authorization: 'Bearer tok' };
+    const first = await rawOnce(port, 'GET', '/ch/next', { headers: auth });
+    first.conn.destroy();
+    expect(first.status).toBe(200);
+    // One GET held from this address, the second gets 429 (--max-subscribers-per-client 1).
+    const held = await rawSocket(port, '127.0.0.1');
+    held.write('GET /ch/0 HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer tok\r\n\r\n');
+    // The held GET has no reply to wait for (its segment is empty): give the server a moment to take it.
+    await new Promise((r) => setTimeout(r, 500));
+    const second = await rawOnce(port, 'GET', '/ch/0', { headers: auth });
+    second.conn.destroy();
+    expect(second.status).toBe(429);
+    // --headers-timeout-ms 300: a head that never completes is closed.
+    const slow = await rawSocket(port, ATTACKER);
+    slow.write('GET /ch/0 HTTP/1.1\r\n');
+    await closed(slow);
+    expect(() => new TrickleServer({ maxClientBytesPerSecond: 1.5 })).toThrow(/maxClientBytesPerSecond/);
   });
 
   it('rejects limits that are not positive integers', () => {
