@@ -3,6 +3,7 @@
  * segments to a named channel; subscribers read segments pushed with `push()`. Failures can be
  * injected per channel.
  */
+import { ErrorCodes, TrickleError } from '../../src/errors';
 import type { ChannelPublisher, ChannelSubscriber, SegmentSink, TransportFactory } from '../../src/stream/transport';
 
 export class MemoryTransport implements TransportFactory {
@@ -58,6 +59,16 @@ export class MemoryTransport implements TransportFactory {
     b.segments.push(Buffer.from(bytes));
     b.wake?.();
   }
+  /** Segments that end cut short: their bytes, then the error a trickle segment throws when its connection is cut. */
+  private readonly cutSegments = new WeakSet<Buffer>();
+  /** Pushes a segment whose bytes arrive and which then ends cut short (its publisher went away). */
+  pushCut(url: string, bytes: string | Buffer): void {
+    const seg = Buffer.from(bytes);
+    this.cutSegments.add(seg);
+    const b = this.box(url);
+    b.segments.push(seg);
+    b.wake?.();
+  }
   /** Ends the current subscription of `url` (as if the channel disappeared: subscribers see the end). */
   endSubscription(url: string, gone = false): void {
     const b = this.box(url);
@@ -83,11 +94,13 @@ export class MemoryTransport implements TransportFactory {
           if (box.gone) throw new Error('404 stream not found');
           const seg = box.segments.shift();
           if (seg) {
+            const cut = self.cutSegments.has(seg);
             yield (async function* () {
               // deliver in two chunks to exercise reassembly
               const mid = Math.floor(seg.length / 2);
               if (mid > 0) yield seg.subarray(0, mid);
               yield seg.subarray(mid);
+              if (cut) throw new TrickleError(ErrorCodes.ERR_TRICKLE_NETWORK, `trickle segment was cut off after ${seg.length} bytes`);
             })();
             continue;
           }

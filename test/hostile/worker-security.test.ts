@@ -67,7 +67,8 @@ describe('secure defaults of the worker', () => {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
-        registered.push(JSON.parse(body) as Record<string, unknown>);
+        // (On shutdown the worker also unregisters, with the plain capability name as the body.)
+        if (req.url === '/capability/register') registered.push(JSON.parse(body) as Record<string, unknown>);
         res.end();
       });
     });

@@ -243,6 +243,18 @@ describe('media pipeline glue (fake backend)', () => {
     inputFrameRate = 0;
   });
 
+  it('an input segment cut short is decoded as far as it went and counted; the stream goes on with the next', async () => {
+    const { transport, session, out } = run({}, { max_framerate: 60 });
+    session.start();
+    transport.push(IN, frames(3, 20));
+    transport.pushCut(IN, frames(2, 20, 512, 512, 60));
+    transport.push(IN, frames(3, 20, 512, 512, 100));
+    transport.endSubscription(IN);
+    expect(await session.done).toEqual({ reason: 'input_ended' });
+    expect(out()).toHaveLength(8);
+    expect(session.stats.get('segmentsCut')).toBe(1);
+  });
+
   it('a stalling input ends the stream as input_stalled and closes the output', async () => {
     const { transport, session, out } = run({}, {}, { ...fast, inputStallMs: 60 });
     session.start();
