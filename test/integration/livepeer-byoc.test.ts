@@ -124,7 +124,13 @@ describe('BYOC against a default go-livepeer orchestrator', () => {
     const { server, made } = await worker(orch, { capabilityName: 'tint' });
     const r = await fetch(`${server.url}/stream/start`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'livepeer-session-id': 's', 'livepeer-session-token': 't', 'livepeer-session-control': `${orch.url}/runner/r/session/s` },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${server.token!}`,
+        'livepeer-session-id': 's',
+        'livepeer-session-token': 't',
+        'livepeer-session-control': `${orch.url}/runner/r/session/s`,
+      },
       body: JSON.stringify({ params: {} }),
     });
     expect(r.status).toBe(400);

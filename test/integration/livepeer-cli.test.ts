@@ -87,7 +87,11 @@ describe('trickle-rt serve on the Livepeer network', () => {
     });
     await until(() => orch.capabilities.has('pass'), `registration (stderr: ${w.stderr()})`);
     expect(orch.capabilities.get('pass')).toMatchObject({ capacity: 2, url: `http://127.0.0.1:${port}` });
-    const status = (await (await fetch(`http://127.0.0.1:${port}/stream/status`)).json()) as { capacity: number };
+    // The worker generated a token and registered it: only the orchestrator's token opens it.
+    const token = orch.capabilities.get('pass')!.token;
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    expect((await fetch(`http://127.0.0.1:${port}/stream/status`)).status).toBe(401);
+    const status = (await (await fetch(`http://127.0.0.1:${port}/stream/status`, { headers: { authorization: `Bearer ${token}` } })).json()) as { capacity: number };
     expect(status.capacity).toBe(2);
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
