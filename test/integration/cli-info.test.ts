@@ -50,4 +50,32 @@ describe('trickle-rt CLI', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr.toString()).toContain('unknown command "no-such-command"');
   });
+
+  it('answers each usage mistake with one line and exit code 2, a stack trace only with --debug', () => {
+    const bogus = spawnSync(process.execPath, [bin, 'serve', '--bogus']);
+    expect([bogus.status, bogus.stderr.toString()]).toEqual([2, 'trickle-rt serve: unknown option --bogus; run "trickle-rt serve --help" for the options\n']);
+    const help = spawnSync(process.execPath, [bin, 'serve', '--help']);
+    expect([help.status, help.stdout.toString()]).toEqual([0, expect.stringMatching(/^Usage: trickle-rt serve --processor MODULE \[options\]/)]);
+    const debug = spawnSync(process.execPath, [bin, 'publish', '--url', 'http://127.0.0.1:9/x', 'missing.ts', '--debug']);
+    const lines = debug.stderr.toString().split('\n');
+    expect(debug.status).toBe(1);
+    expect(lines[0]).toBe('trickle-rt publish: missing.ts: no such file or directory; check the path');
+    expect(lines.slice(1).join('\n')).toMatch(/ENOENT[\s\S]*\n\s+at /);
+  });
+
+  it('says so in one line when the port is taken', async () => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const r = spawnSync(process.execPath, [bin, 'trickle-server', '--port', String(port), '--host', '127.0.0.1'], { timeout: 20_000 });
+      expect([r.status, r.stderr.toString()]).toEqual([
+        1,
+        `trickle-rt trickle-server: 127.0.0.1:${port} is already in use; choose another port with --port (0 picks a free one) or stop the process using it\n`,
+      ]);
+    } finally {
+      holder.close();
+    }
+  });
 });

@@ -140,8 +140,12 @@ describe('trickle CLI', () => {
     const missing = await cli(['subscribe', '--url', `${base}/nope`]).done;
     expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('ERR_STREAM_NOT_FOUND')]);
     const bad = await cli(['publish', '--bogus']).done;
-    expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('Unknown option --bogus')]);
+    expect([bad.code, bad.stderr]).toEqual([2, 'trickle-rt publish: unknown option --bogus; run "trickle-rt publish --help" for the options\n']);
     const noUrl = await cli(['publish', 'file.ts']).done;
-    expect(noUrl.code).toBe(2);
+    expect([noUrl.code, noUrl.stderr]).toEqual([2, 'trickle-rt publish: --url is required; add --url URL; run "trickle-rt publish --help" for the options\n']);
+    const noFile = await cli(['publish', '--url', `${base}/in`, 'no-such-file.ts']).done;
+    expect([noFile.code, noFile.stderr]).toEqual([1, 'trickle-rt publish: no-such-file.ts: no such file or directory; check the path\n']);
+    const noPort = await cli(['trickle-server']).done;
+    expect([noPort.code, noPort.stderr]).toEqual([2, 'trickle-rt trickle-server: --port is required; add --port N; run "trickle-rt trickle-server --help" for the options\n']);
   });
 });

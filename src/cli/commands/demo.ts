@@ -7,9 +7,7 @@
  * the effect is visible in the output pixels of both phases.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { parseArgs } from 'node:util';
 
-import { invalidArg } from '../../errors';
 import { Decoder } from '../../media/decoder';
 import { Encoder } from '../../media/encoder';
 import { Tensor } from '../../media/tensor';
@@ -20,7 +18,7 @@ import { StreamServer } from '../../worker/stream-server';
 import { TricklePublisher } from '../../trickle/trickle-publisher';
 import { TrickleServer } from '../../trickle-server/trickle-server';
 import { TrickleSubscriber } from '../../trickle/trickle-subscriber';
-import type { CliCommand } from '../command';
+import { defineCommand } from '../args';
 
 const IN_W = 640;
 const IN_H = 360;
@@ -74,34 +72,24 @@ function round(n: number | null, digits = 1): number | null {
   return Math.round(n * f) / f;
 }
 
-export const demoCommand: CliCommand = {
+export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'run the whole pipeline locally (trickle server, synthetic input, worker, output check)',
-  usage:
-    'trickle-rt demo [--seconds 8] [--fps 24] [--out FILE] [--quiet]\n\n' +
-    'Starts an embedded trickle server, publishes a synthetic 640x360 input encoded on the fly, starts a\n' +
-    'worker with a colour-tint processor through its HTTP API (red, then blue after a /stream/params\n' +
-    'call halfway), decodes the output, prints a live status line and a final JSON summary. --out saves\n' +
-    'the output MPEG-TS. Exit code 0 only if the tint is visible in the decoded output pixels.',
-  async run(args) {
-    const { values } = parseArgs({
-      args,
-      options: {
-        seconds: { type: 'string' },
-        fps: { type: 'string' },
-        out: { type: 'string' },
-        quiet: { type: 'boolean' },
-      },
-      strict: true,
-    });
-    const seconds = values.seconds === undefined ? 8 : Number(values.seconds);
-    if (!Number.isFinite(seconds) || seconds < 2 || seconds > 3600) throw invalidArg('--seconds', 'a number from 2 to 3600', values.seconds);
-    const fps = values.fps === undefined ? 24 : Number(values.fps);
-    if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw invalidArg('--fps', 'an integer from 1 to 60', values.fps);
-    const quiet = values.quiet === true || !process.stderr.isTTY;
-    return runDemo({ seconds, fps, out: values.out, quiet });
+  description: `Starts an embedded trickle server, publishes a synthetic 640x360 input encoded on the fly, starts a
+worker with a colour-tint processor through its HTTP API (red, then blue after a /stream/params
+call halfway), decodes the output, prints a live status line and a final JSON summary. --out saves
+the output MPEG-TS. Exit code 0 only if the tint is visible in the decoded output pixels.`,
+  options: {
+    seconds: { kind: 'number', min: 2, max: 3600, default: 8, help: 'length of the input' },
+    fps: { kind: 'integer', min: 1, max: 60, default: 24, help: 'frame rate of the input' },
+    out: { kind: 'string', valueName: 'FILE', help: 'save the output MPEG-TS here' },
+    quiet: { kind: 'boolean', help: 'no live status line' },
   },
-};
+  async run({ options }) {
+    const quiet = options.quiet || !process.stderr.isTTY;
+    return runDemo({ seconds: options.seconds, fps: options.fps, out: options.out, quiet });
+  },
+});
 
 interface DemoOptions {
   seconds: number;

@@ -1,27 +1,9 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 
-import { ErrorCodes, TrickleError } from '../../errors';
 import { looksLikeMpegTs, MpegTsSplitter, type SplitPiece } from '../../trickle/mpegts-splitter';
 import { TricklePublisher } from '../../trickle/trickle-publisher';
 import type { TrickleSegmentWriter } from '../../trickle/trickle-segment-writer';
-import { intOption, optionValue, parseArgs, tlsOption } from '../args';
-import type { CliCommand } from '../command';
-
-const usage = `trickle-rt publish --url URL [options] FILE|-
-
-Publishes a file (or stdin with -) to a trickle channel, streaming. MPEG-TS input is cut into one
-segment per keyframe (GOP); other input into segments of --segment-bytes. Ends with DELETE on the
-channel so that subscribers see the end of the stream.
-
-  --url URL             the channel URL, e.g. http://127.0.0.1:8935/ai/trickle/stream1
-  --segment-bytes N     cut every N bytes (other input; default 1048576) / at most N bytes per
-                        segment (MPEG-TS; default: keyframes only)
-  --mime M              Content-Type (default video/MP2T)
-  --start next|N        first segment: resume after the channel's last one (default) or N
-  --keep-channel        do not DELETE the channel at the end
-  --tls-ca FILE         verify an https channel against this PEM file (a CA or the orchestrator's
-                        own certificate); default: env TRICKLE_TLS_CA, else no verification, as
-                        go-livepeer's self-signed certificate needs`;
+import { CliUsageError, defineCommand, TLS_CA_OPTION, tlsOption } from '../args';
 
 const PROBE_BYTES = 188 * 4;
 
@@ -49,36 +31,45 @@ class FixedSplitter {
   }
 }
 
-export const publishCommand: CliCommand = {
+export const publishCommand = defineCommand({
   name: 'publish',
   summary: 'publish a file or stdin to a trickle channel (MPEG-TS cut at keyframes)',
-  usage,
-  async run(args) {
-    const p = parseArgs(args, { values: ['url', 'segment-bytes', 'mime', 'start', 'tls-ca'], flags: ['keep-channel'] }, 'publish');
-    const url = optionValue(p, 'url');
-    const input = p.positionals[0];
-    if (!url || input === undefined || p.positionals.length > 1) {
-      process.stderr.write(`Usage: ${usage}\n`);
-      return 2;
-    }
-    const segmentBytes = intOption(p, 'segment-bytes', 188);
-    const startText = optionValue(p, 'start') ?? 'next';
+  description: `Publishes a file (or stdin with -) to a trickle channel, streaming. MPEG-TS input is cut into one
+segment per keyframe (GOP); other input into segments of --segment-bytes. Ends with DELETE on the
+channel so that subscribers see the end of the stream.`,
+  positionals: [{ name: 'FILE', help: 'the file to publish, or - for stdin', required: true }],
+  options: {
+    url: { kind: 'string', valueName: 'URL', required: true, help: 'the channel URL, e.g. http://127.0.0.1:8935/ai/trickle/stream1' },
+    'segment-bytes': { kind: 'integer', min: 188, help: 'cut every N bytes (other input; default 1048576) / at most N bytes per segment (MPEG-TS; default: keyframes only)' },
+    mime: { kind: 'string', default: 'video/MP2T', help: 'Content-Type of the segments' },
+    start: { kind: 'string', valueName: 'next|N', default: 'next', help: "first segment: resume after the channel's last one, or N" },
+    'keep-channel': { kind: 'boolean', help: 'do not DELETE the channel at the end' },
+    'tls-ca': TLS_CA_OPTION,
+  },
+  examples: ['trickle-rt publish --url http://127.0.0.1:3389/stream1 clip.ts'],
+  async run({ options, positionals }) {
+    const url = options.url;
+    const input = positionals[0]!;
+    const segmentBytes = options['segment-bytes'];
+    const startText = options.start;
     const start = startText === 'next' ? 'next' : Number(startText);
-    if (start !== 'next' && (!Number.isSafeInteger(start) || start < 0)) {
-      throw new TrickleError(ErrorCodes.ERR_INVALID_ARG, `Expected "next" or an index ≥ 0 for --start but received ${JSON.stringify(startText)}`);
+    if (start !== 'next' && (!/^\d+$/.test(startText) || !Number.isSafeInteger(start))) {
+      throw new CliUsageError(`--start must be "next" or a segment index ≥ 0, not ${JSON.stringify(startText)}`, 'e.g. --start next');
     }
+    // Opened before anything else, so that a wrong path is the first and only error.
+    const file = input === '-' ? undefined : await open(input, 'r');
     const abort = new AbortController();
     const onSignal = (): void => abort.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const publisher = new TricklePublisher(url, {
-      mime: optionValue(p, 'mime') ?? 'video/MP2T',
+      mime: options.mime,
       start,
-      deleteOnClose: !p.flags.has('keep-channel'),
+      deleteOnClose: !options['keep-channel'],
+      ...tlsOption(options['tls-ca']),
       signal: abort.signal,
-      ...tlsOption(p),
     });
-    const source = input === '-' ? process.stdin : createReadStream(input, { highWaterMark: 256 * 1024 });
+    const source = file === undefined ? process.stdin : file.createReadStream({ highWaterMark: 256 * 1024 });
     let splitter: MpegTsSplitter | FixedSplitter | undefined;
     let probe: Buffer[] = [];
     let probed = 0;
@@ -133,4 +124,4 @@ export const publishCommand: CliCommand = {
     process.stderr.write(`published ${segments} segments, ${bytes} bytes (${kind})\n`);
     return 0;
   },
-};
+});

@@ -4,41 +4,30 @@ import type { Writable } from 'node:stream';
 
 import { ErrorCodes, TrickleError } from '../../errors';
 import { TrickleSubscriber } from '../../trickle/trickle-subscriber';
-import { intOption, optionValue, parseArgs, tlsOption } from '../args';
-import type { CliCommand } from '../command';
-
-const usage = `trickle-rt subscribe --url URL [options]
-
-Reads a trickle channel and writes the bytes of its segments, in order, to a file or stdout,
-until the channel ends (EOS), disappears (404) or SIGINT/SIGTERM.
-
-  --url URL             the channel URL
-  --out FILE            where to write (default: stdout)
-  --start N             first segment: -2 = the current one from its start (default), -1 = the
-                        next one, N ≥ 0 = that one
-  --tls-ca FILE         verify an https channel against this PEM file (a CA or the orchestrator's
-                        own certificate); default: env TRICKLE_TLS_CA, else no verification, as
-                        go-livepeer's self-signed certificate needs`;
+import { defineCommand, TLS_CA_OPTION, tlsOption } from '../args';
 
 async function write(out: Writable, chunk: Buffer): Promise<void> {
   if (!out.write(chunk)) await once(out, 'drain');
 }
 
-export const subscribeCommand: CliCommand = {
+export const subscribeCommand = defineCommand({
   name: 'subscribe',
   summary: 'read a trickle channel to a file or stdout until the end of the stream',
-  usage,
-  async run(args) {
-    const p = parseArgs(args, { values: ['url', 'out', 'start', 'tls-ca'], flags: [] }, 'subscribe');
-    const url = optionValue(p, 'url');
-    if (!url || p.positionals.length > 0) {
-      process.stderr.write(`Usage: ${usage}\n`);
-      return 2;
-    }
-    const start = intOption(p, 'start', -2) ?? -2;
-    const outPath = optionValue(p, 'out');
+  description: `Reads a trickle channel and writes the bytes of its segments, in order, to a file or stdout,
+until the channel ends (EOS), disappears (404) or SIGINT/SIGTERM.`,
+  options: {
+    url: { kind: 'string', valueName: 'URL', required: true, help: 'the channel URL' },
+    out: { kind: 'string', valueName: 'FILE', help: 'where to write (default: stdout)' },
+    start: { kind: 'integer', min: -2, default: -2, help: 'first segment: -2 = the current one from its start, -1 = the next one, N = that one' },
+    'tls-ca': TLS_CA_OPTION,
+  },
+  examples: ['trickle-rt subscribe --url http://127.0.0.1:3389/stream1-out --out out.ts'],
+  async run({ options }) {
+    const url = options.url;
+    const start = options.start;
+    const outPath = options.out;
     const out: Writable = outPath ? createWriteStream(outPath) : process.stdout;
-    const sub = new TrickleSubscriber(url, { start, ...tlsOption(p) });
+    const sub = new TrickleSubscriber(url, { start, ...tlsOption(options['tls-ca']) });
     const onSignal = (): void => sub.close();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
@@ -66,4 +55,4 @@ export const subscribeCommand: CliCommand = {
     }
     return 0;
   },
-};
+});

@@ -1,92 +1,72 @@
 import { TrickleServer, type TrickleServerOptions } from '../../trickle-server/trickle-server';
-import { intOption, optionValue, parseArgs, untilSignal } from '../args';
-import type { CliCommand } from '../command';
-
-const usage = `trickle-rt trickle-server --port N [options]
-
-Runs an embedded trickle server (go-livepeer wire behaviour) until SIGINT/SIGTERM. Prints the base
-URL on stdout once listening.
-
-  --port N              TCP port (0 = any free port)
-  --host H              address to bind (default 127.0.0.1 without --auth-token, 0.0.0.0 with it)
-  --auth-token T        require "Authorization: Bearer T" on every request (default env TRICKLE_SERVER_AUTH_TOKEN)
-  --base-path P         URL prefix of the channels (default /; the orchestrator uses /ai/trickle/)
-  --autocreate          create channels on their first POST (and allow POST {channel})
-  --changefeed          maintain the _changes channel
-  --channel NAME[=MIME] precreate a channel (repeatable)
-  --idle-timeout-ms N   sweep channels without a new segment for this long (default 300000, 0 = never)
-  --max-segment-bytes N largest segment accepted (default 67108864)
-
-Limits (each a positive integer; defaults in docs/security.md):
-  --max-retained-bytes N          bytes all segments together may hold; over it old segments are evicted
-  --reader-stall-timeout-ms N     a reader whose socket takes nothing this long is cut
-  --body-idle-timeout-ms N        a POST body silent this long after its first byte is cut
-  --headers-timeout-ms N          a request head must arrive within this
-  --keep-alive-timeout-ms N       idle keep-alive connections are closed after this
-  --max-connections N             open connections in all
-  --max-connections-per-client N  open connections from one address
-  --max-channels N                channels in all
-  --max-channels-per-client N     channels one address may create over HTTP (autocreate)
-  --max-subscribers-per-channel N GETs on one channel
-  --max-subscribers-per-client N  GETs one address may hold on one channel
-  --max-client-bytes-per-second N segment bytes one address may upload per second (paused past it)`;
+import { defineCommand, untilSignal, type OptionSpec } from '../args';
 
 /** CLI flag → option, for the limits that are plain positive integers. */
 const LIMIT_FLAGS = {
-  'max-retained-bytes': 'maxRetainedBytes',
-  'reader-stall-timeout-ms': 'readerStallTimeoutMs',
-  'body-idle-timeout-ms': 'bodyIdleTimeoutMs',
-  'headers-timeout-ms': 'headersTimeoutMs',
-  'keep-alive-timeout-ms': 'keepAliveTimeoutMs',
-  'max-connections': 'maxConnections',
-  'max-connections-per-client': 'maxConnectionsPerClient',
-  'max-channels': 'maxChannels',
-  'max-channels-per-client': 'maxChannelsPerClient',
-  'max-subscribers-per-channel': 'maxSubscribersPerChannel',
-  'max-subscribers-per-client': 'maxSubscribersPerClient',
-  'max-client-bytes-per-second': 'maxClientBytesPerSecond',
-} as const satisfies Record<string, keyof TrickleServerOptions>;
+  'max-retained-bytes': ['maxRetainedBytes', 'bytes all segments together may hold; over it old segments are evicted'],
+  'reader-stall-timeout-ms': ['readerStallTimeoutMs', 'a reader whose socket takes nothing this long is cut'],
+  'body-idle-timeout-ms': ['bodyIdleTimeoutMs', 'a POST body silent this long after its first byte is cut'],
+  'headers-timeout-ms': ['headersTimeoutMs', 'a request head must arrive within this'],
+  'keep-alive-timeout-ms': ['keepAliveTimeoutMs', 'idle keep-alive connections are closed after this'],
+  'max-connections': ['maxConnections', 'open connections in all'],
+  'max-connections-per-client': ['maxConnectionsPerClient', 'open connections from one address'],
+  'max-channels': ['maxChannels', 'channels in all'],
+  'max-channels-per-client': ['maxChannelsPerClient', 'channels one address may create over HTTP (autocreate)'],
+  'max-subscribers-per-channel': ['maxSubscribersPerChannel', 'GETs on one channel'],
+  'max-subscribers-per-client': ['maxSubscribersPerClient', 'GETs one address may hold on one channel'],
+  'max-client-bytes-per-second': ['maxClientBytesPerSecond', 'segment bytes one address may upload per second (paused past it)'],
+} as const satisfies Record<string, readonly [keyof TrickleServerOptions, string]>;
 
-export const trickleServerCommand: CliCommand = {
+type LimitFlag = keyof typeof LIMIT_FLAGS;
+const limitOptions = Object.fromEntries(
+  Object.entries(LIMIT_FLAGS).map(([flag, [, help]]) => [flag, { kind: 'integer', min: 1, help: `limit: ${help} (default in docs/security.md)` }]),
+) as Record<LimitFlag, { kind: 'integer'; min: 1; help: string }>;
+
+export const trickleServerCommand = defineCommand({
   name: 'trickle-server',
   summary: 'run an embedded trickle server (channels, segments, EOS) until interrupted',
-  usage,
-  async run(args) {
-    const p = parseArgs(
-      args,
-      { values: ['port', 'host', 'base-path', 'channel', 'idle-timeout-ms', 'max-segment-bytes', 'auth-token', ...Object.keys(LIMIT_FLAGS)], flags: ['autocreate', 'changefeed'] },
-      'trickle-server',
-    );
-    const port = intOption(p, 'port', 0, 65535);
-    if (port === undefined) {
-      process.stderr.write(`Usage: ${usage}\n`);
-      return 2;
-    }
-    const authToken = optionValue(p, 'auth-token') ?? (process.env['TRICKLE_SERVER_AUTH_TOKEN'] || undefined);
-    const host = optionValue(p, 'host') ?? (authToken ? '0.0.0.0' : '127.0.0.1');
+  description: `Runs an embedded trickle server (go-livepeer wire behaviour) until SIGINT/SIGTERM. Prints the base
+URL on stdout once listening. Without --auth-token it listens on loopback only unless --host says
+otherwise.`,
+  options: {
+    port: { kind: 'integer', min: 0, max: 65535, required: true, help: 'TCP port (0 = any free port)' },
+    host: { kind: 'string', valueName: 'ADDRESS', help: 'address to bind (default 127.0.0.1 without --auth-token, 0.0.0.0 with it)' },
+    'auth-token': { kind: 'string', valueName: 'TOKEN', env: 'TRICKLE_SERVER_AUTH_TOKEN', help: 'require "Authorization: Bearer TOKEN" on every request' },
+    'base-path': { kind: 'string', valueName: 'PATH', default: '/', help: 'URL prefix of the channels (the orchestrator uses /ai/trickle/)' },
+    autocreate: { kind: 'boolean', help: 'create channels on their first POST (and allow POST {channel})' },
+    changefeed: { kind: 'boolean', help: 'maintain the _changes channel' },
+    channel: { kind: 'string', valueName: 'NAME[=MIME]', multiple: true, help: 'precreate a channel (MIME default video/MP2T)' },
+    'idle-timeout-ms': { kind: 'integer', min: 0, help: 'sweep channels without a new segment for this long (default 300000, 0 = never)' },
+    'max-segment-bytes': { kind: 'integer', min: 1, help: 'largest segment accepted (default 67108864)' },
+    ...limitOptions,
+  } satisfies Record<string, OptionSpec>,
+  examples: ['trickle-rt trickle-server --port 3389 --autocreate'],
+  async run({ options }) {
+    const authToken = options['auth-token'] || undefined;
+    const host = options.host ?? (authToken ? '0.0.0.0' : '127.0.0.1');
     const limits: TrickleServerOptions = {};
-    for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
-      const value = intOption(p, flag, 1);
-      if (value !== undefined) limits[key] = value;
+    for (const [flag, [key]] of Object.entries(LIMIT_FLAGS) as Array<[LimitFlag, readonly [keyof TrickleServerOptions, string]]>) {
+      const value = options[flag];
+      if (value !== undefined) (limits as Record<string, number>)[key] = value;
     }
     const server = new TrickleServer({
       ...limits,
-      basePath: optionValue(p, 'base-path') ?? '/',
-      autocreate: p.flags.has('autocreate'),
-      changefeed: p.flags.has('changefeed'),
-      idleTimeoutMs: intOption(p, 'idle-timeout-ms', 0),
-      maxSegmentBytes: intOption(p, 'max-segment-bytes', 1),
+      basePath: options['base-path'],
+      autocreate: options.autocreate,
+      changefeed: options.changefeed,
+      idleTimeoutMs: options['idle-timeout-ms'],
+      maxSegmentBytes: options['max-segment-bytes'],
       ...(authToken ? { authToken } : {}),
     });
-    for (const spec of p.values.get('channel') ?? []) {
+    for (const spec of options.channel) {
       const eq = spec.indexOf('=');
       server.createChannel(eq < 0 ? spec : spec.slice(0, eq), eq < 0 ? 'video/MP2T' : spec.slice(eq + 1));
     }
     const signal = untilSignal();
-    const bound = await server.listen(port, host);
+    const bound = await server.listen(options.port, host);
     const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
     process.stdout.write(`trickle server listening on http://${shownHost}:${bound}${server.basePath}\n`);
-    if (!authToken && optionValue(p, 'host') === undefined) {
+    if (!authToken && options.host === undefined) {
       process.stderr.write('trickle-server: no --auth-token, so listening on loopback only (pass --host to change)\n');
     } else if (!authToken) {
       process.stderr.write(`trickle-server: no --auth-token: anyone who reaches ${host} can read and write every channel\n`);
@@ -96,4 +76,4 @@ export const trickleServerCommand: CliCommand = {
     await server.close();
     return 0;
   },
-};
+});
