@@ -7,7 +7,7 @@ try {
   cli = require('../dist/cli/main.js');
 } catch (err) {
   if (err && err.code === 'MODULE_NOT_FOUND' && /dist[\\/]cli[\\/]main/.test(String(err.message))) {
-    console.error('trickle-rt: the TypeScript is not compiled yet; run `npm run build:ts` (or ./scripts/setup.sh).');
+    console.error('trickle-rt: the TypeScript is not compiled (dist/ is missing); run `npm run build:ts` in the trickle-rt folder.');
     process.exit(1);
   }
   throw err;

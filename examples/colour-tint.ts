@@ -16,6 +16,18 @@ const CHANNELS = { red: 0, green: 1, blue: 2 } as const;
 
 export default createProcessor<VideoFrame>({
   name: 'colour-tint',
+  // Checked on /stream/start, /stream/params and the control channel before a frame sees them:
+  // {"tint":"purple"} or {"strength":"max"} is answered with 400 and changes nothing.
+  paramsSchema: (params) => {
+    const { tint, strength } = params;
+    if (tint !== undefined && tint !== 'none' && !(String(tint) in CHANNELS)) {
+      throw new Error(`tint must be one of red, green, blue, none (received ${JSON.stringify(tint)})`);
+    }
+    if (strength !== undefined && !(typeof strength === 'number' && strength >= 0 && strength <= 1)) {
+      throw new Error(`strength must be a number from 0 to 1 (received ${JSON.stringify(strength)})`);
+    }
+    return params;
+  },
   params: (params, ctx) => ctx.log.info('tint changed', { tint: params['tint'], strength: params['strength'] }),
   async video(frame, ctx) {
     const name = String(ctx.params['tint'] ?? 'red');

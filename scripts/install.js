@@ -18,20 +18,45 @@ function say(line) {
   console.error(`trickle-rt: ${line}`);
 }
 
-/** The binary node-gyp-build would load, when one exists and loads here; otherwise why not. */
+const SUPPORTED = 'linux-x64';
+const MIN_GLIBC = '2.35';
+
+function glibcVersion() {
+  try {
+    return process.report.getReport().header.glibcVersionRuntime || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The binary node-gyp-build would load, when one exists and loads here; otherwise what exactly is wrong. */
 function usableBinary() {
   let file;
   try {
     file = require('node-gyp-build').path(root);
   } catch {
-    return { ok: false, reason: `no prebuilt binary for ${platform} in this package (prebuilt: linux-x64, glibc >= 2.35)` };
+    if (platform !== SUPPORTED) {
+      return { ok: false, reason: `trickle-rt has a prebuilt binary for ${SUPPORTED} only, and this machine is ${platform}` };
+    }
+    const hasAny = require('node:fs').existsSync(path.join(root, 'prebuilds'));
+    return {
+      ok: false,
+      reason: hasAny
+        ? `this copy of trickle-rt has no prebuilt binary for ${platform}`
+        : 'this copy of trickle-rt was packed without its prebuilt binary (prebuilds/ is missing)',
+    };
   }
   try {
     require(file);
     return { ok: true, file };
   } catch (err) {
     const message = String((err && err.message) || err).split('\n')[0];
-    return { ok: false, reason: `the binary ${path.relative(root, file)} does not load here: ${message}` };
+    const rel = path.relative(root, file);
+    if (/GLIBC_|GLIBCXX_|CXXABI_/.test(message)) {
+      const have = glibcVersion();
+      return { ok: false, reason: `the prebuilt binary ${rel} needs glibc >= ${MIN_GLIBC} and libstdc++ of GCC 12 or later; this system has glibc ${have || 'of an unknown version'} (${message})` };
+    }
+    return { ok: false, reason: `the binary ${rel} does not load here: ${message}` };
   }
 }
 
@@ -56,10 +81,16 @@ function missingPrerequisites() {
     const absent = PKG_CONFIG_MODULES.filter((mod) => works('pkg-config', ['--exists', mod]) === null);
     if (absent.length > 0) missing.push(`pkg-config modules ${absent.join(', ')} (apt: libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libffmpeg-nvenc-dev)`);
   }
-  try {
-    require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
-  } catch {
-    missing.push('the npm package cmake-js (a dependency of trickle-rt; reinstall without --omit=optional)');
+  const npmPackages = ['cmake-js', 'node-addon-api'].filter((name) => {
+    try {
+      require.resolve(`${name}/package.json`, { paths: [root] });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (npmPackages.length > 0) {
+    missing.push(`the npm packages ${npmPackages.join(' and ')}, needed only to build from source (npm install --save-dev ${npmPackages.join(' ')})`);
   }
   return missing;
 }
@@ -81,18 +112,24 @@ function main() {
   if (missing.length > 0) {
     say('cannot build from source, missing:');
     for (const item of missing) console.error(`  - ${item}`);
+    const elsewhere =
+      platform !== SUPPORTED
+        ? `  Or install on ${SUPPORTED} with glibc >= ${MIN_GLIBC}, where the prebuilt binary needs none of this.\n`
+        : '';
+    const systemMissing = missing.some((item) => !item.startsWith('the npm packages'));
     console.error(
-      `  Debian/Ubuntu: sudo apt-get install ${APT}\n` +
+      (systemMissing ? `  Debian/Ubuntu: sudo apt-get install ${APT}\n` : '') +
         '  nvcc (CUDA 13) on PATH adds the CUDA kernels; without it the addon builds without them.\n' +
-        '  Or install on linux-x64 with glibc >= 2.35, where the prebuilt binary needs none of this.\n' +
-        '  TRICKLE_RT_SKIP_INSTALL_BUILD=1 skips this step (trickle-rt then loads only the pure-TypeScript parts).',
+        '  Then run: npm rebuild trickle-rt\n' +
+        elsewhere +
+        '  To install without the native addon (the trickle protocol parts only): TRICKLE_RT_SKIP_INSTALL_BUILD=1 npm install trickle-rt',
     );
     return 1;
   }
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
   const result = spawnSync(process.execPath, [cmakeJs, 'compile', '--log-level', 'error'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
-    say('the source build failed; see the compiler messages above.');
+    say('the source build failed; see the compiler messages above, fix what they name, then run: npm rebuild trickle-rt');
     return result.status ?? 1;
   }
   say('built build/Release/trickle_rt.node from source.');

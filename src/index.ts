@@ -25,7 +25,8 @@ export { copyCounters, type CopyCounters } from './media/copy-counters';
 export { AudioFrame, type AudioFrameInit } from './media/audio-frame';
 export { FramePool, type FramePoolStats } from './media/frame-pool';
 export { frameStats, type FrameStats } from './media/frame-stats';
-export { FrameProcessor, type StreamContext, type ClosableFrame, type InputSize } from './processor/frame-processor';
+export { FrameProcessor, type StreamContext, type ClosableFrame, type InputSize, type AudioMode } from './processor/frame-processor';
+export { applyParamsSchema, type ParamsSchema, type ParamsValidator, type StandardSchema, type StandardSchemaIssue } from './processor/params-schema';
 export { createProcessor, type ProcessorHooks } from './processor/create-processor';
 export { StreamServer, type StreamServerOptions } from './worker/stream-server';
 export { validateParams, mediaSettings, liveBitrate, ParamsValidationError, type StreamParams, type StreamMediaSettings } from './params';
@@ -88,7 +89,10 @@ export {
   type TrickleEndReason,
 } from './trickle/trickle-subscriber';
 export { TrickleSegment } from './trickle/trickle-segment';
+export { DataSubscriber, parseDataSegment, type DataSubscriberOptions, type DataMessage } from './trickle/data-subscriber';
+export type { DataChannelFormat } from './stream/channels/data-channel';
 export { SEQ_CURRENT, SEQ_NEXT } from './trickle/protocol';
+export { MpegTsPacer, type PacedPart, type MpegTsPacerOptions } from './trickle/mpegts-pacer';
 export { MpegTsSplitter, looksLikeMpegTs, type SplitPiece, type MpegTsSplitterOptions } from './trickle/mpegts-splitter';
 export { createMediaPipeline, type MediaBackend, type MediaPipelineOptions } from './stream/media-pipeline';
 export { nativeMediaBackend, type NativeMediaOptions } from './stream/native-media';

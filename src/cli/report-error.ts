@@ -60,7 +60,7 @@ export function describeCliError(err: unknown): ReportedError {
   if (err instanceof TrickleError) {
     if (err.code === 'ERR_NATIVE_LOAD') {
       const attempts = (err as TrickleError & { attempts?: Array<{ remedy: string }> }).attempts ?? [];
-      const remedy = attempts.find((a) => !/does not exist|not built from source/.test(a.remedy))?.remedy ?? attempts[0]?.remedy;
+      const remedy = attempts.find((a) => !/does not exist|not built from source|no source build here/.test(a.remedy))?.remedy ?? attempts[0]?.remedy;
       return {
         line: `the native addon does not load here${remedy ? `: ${remedy}` : ''}; "trickle-rt info" shows every attempt`,
         exitCode: 1,

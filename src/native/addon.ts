@@ -527,29 +527,41 @@ export interface LoadAttempt {
   remedy: string;
 }
 
+/** How to rebuild, in the words that fit: a source checkout has scripts/setup.sh, an installed package has npm. */
+function rebuildCommand(root: string): string {
+  return existsSync(join(root, 'scripts', 'setup.sh')) ? './scripts/setup.sh' : 'npm rebuild trickle-rt';
+}
+
 function remedyFor(path: string, message: string, root: string): string {
+  const rebuild = rebuildCommand(root);
+  const sourceBuild = `${rebuild} (a source build needs cmake, g++, pkg-config, the FFmpeg -dev packages${rebuild.startsWith('npm') ? ' and the npm packages cmake-js and node-addon-api' : ''})`;
   if (/GLIBC_|GLIBCXX_/.test(message)) {
-    return 'the C library is too old for this binary: prebuilt binaries need glibc >= 2.35 (Debian 12+, Ubuntu 22.04+); build from source with ./scripts/setup.sh';
+    return `the C library is too old for this binary: prebuilt binaries need glibc >= 2.35 (Debian 12+, Ubuntu 22.04+); build from source with ${sourceBuild}`;
   }
   if (/lib(avcodec|avformat|avutil|swscale|x264)[^ ]*\.so/.test(message)) {
-    return 'this build links the system FFmpeg, which is missing: install it (apt-get install libavformat59 libavcodec59 libavutil57 libswscale6) or rebuild with ./scripts/setup.sh';
+    return `this build links the system FFmpeg, which is missing: install it (apt-get install libavformat59 libavcodec59 libavutil57 libswscale6) or rebuild with ${rebuild}`;
   }
   if (/libcuda|libnvidia|libnvcuvid/.test(message)) {
-    return 'NVIDIA driver not found: trickle-rt loads the driver lazily, so this binary was built wrongly; rebuild with ./scripts/setup.sh';
+    return `NVIDIA driver not found: trickle-rt loads the driver lazily, so this binary was built wrongly; rebuild with ${rebuild}`;
   }
   if (/NODE_MODULE_VERSION|napi|N-API|Module did not self-register/i.test(message)) {
-    return 'Node-API mismatch: trickle-rt needs Node >= 20; rebuild with npm run build:native';
+    return `Node-API mismatch: trickle-rt needs Node >= 20; rebuild with ${rebuild}`;
   }
   if (/ENOENT|not found|No such file|Cannot find module/i.test(message)) {
     if (path.startsWith(join(root, 'build'))) {
-      return 'not built from source: run ./scripts/setup.sh (or npm run build:native with cmake, g++ and the FFmpeg -dev packages)';
+      return rebuild.startsWith('npm')
+        ? 'no source build here (normal when the prebuilt binary is used)'
+        : 'not built from source: run ./scripts/setup.sh (or npm run build:native with cmake, g++ and the FFmpeg -dev packages)';
     }
     if (path.startsWith(join(root, 'prebuilds'))) {
-      return `no prebuilt binary for ${process.platform}-${process.arch} in this package: supported is linux-x64; build from source with ./scripts/setup.sh`;
+      if (`${process.platform}-${process.arch}` !== 'linux-x64') {
+        return `prebuilt binaries exist for linux-x64 only, and this is ${process.platform}-${process.arch}; build from source with ${sourceBuild}`;
+      }
+      return `this copy of trickle-rt has no prebuilt binary for linux-x64; build from source with ${sourceBuild}`;
     }
     return 'the file does not exist';
   }
-  return 'see the error above; rebuild with ./scripts/setup.sh';
+  return `see the error above; rebuild with ${rebuild}`;
 }
 
 function candidatePaths(root: string, env: NodeJS.ProcessEnv): string[] {

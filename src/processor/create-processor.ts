@@ -1,6 +1,8 @@
 import { invalidArg } from '../errors';
 import type { StreamParams } from '../params';
 import { FrameProcessor, type AudioMode, type ClosableFrame, type InputSize, type StreamContext } from './frame-processor';
+import { isParamsSchema, type ParamsSchema } from './params-schema';
+import { pytrickleNameWarnings } from './pytrickle-names';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -16,6 +18,8 @@ export interface ProcessorHooks<V extends ClosableFrame, A extends ClosableFrame
   video?: (frame: V, ctx: StreamContext) => MaybePromise<V | null>;
   /** Audio hook; omitted = passthrough. A single frame is accepted as `[frame]`. */
   audio?: (frame: A, ctx: StreamContext) => MaybePromise<A | A[] | null>;
+  /** Validates params before they reach a frame (a Standard Schema validator such as zod, or a function). */
+  paramsSchema?: ParamsSchema;
   /** Params update hook (HTTP and control channel). */
   params?: (params: StreamParams, ctx: StreamContext) => MaybePromise<void>;
   /** Stream start hook, with the start request's params. */
@@ -43,8 +47,13 @@ export function createProcessor<V extends ClosableFrame = ClosableFrame, A exten
     const fn = hooks[key];
     if (fn !== undefined && typeof fn !== 'function') throw invalidArg(`hooks.${key}`, 'a function', fn);
   }
+  for (const warning of pytrickleNameWarnings(hooks, 'hooks')) process.emitWarning(warning, 'TrickleRtWarning');
+  if (hooks.paramsSchema !== undefined && !isParamsSchema(hooks.paramsSchema)) {
+    throw invalidArg('hooks.paramsSchema', 'a Standard Schema validator (e.g. zod) or a function', hooks.paramsSchema);
+  }
   class FunctionalProcessor extends FrameProcessor<V, A> {
     override name = hooks.name ?? 'processor';
+    override paramsSchema = hooks.paramsSchema;
     override inputSize: InputSize = hooks.inputSize ?? 'params';
     override audioMode: AudioMode = hooks.audioMode ?? (hooks.audio ? 'process' : 'passthrough');
     override async initialize(): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { StreamParams } from '../params';
 import type { Logger } from '../logger';
+import type { ParamsSchema } from './params-schema';
 
 /**
  * What the pipeline hands a processor: a decoded frame. The concrete classes are the native
@@ -39,11 +40,12 @@ export interface StreamContext {
 export type InputSize = 'params' | 'native';
 
 /**
- * What happens to input audio: `'passthrough'` (default) remuxes it untouched (no decode, no
- * re-encode); `'process'` decodes it, calls `processAudio` and encodes the result (AAC); `'none'`
- * drops it.
+ * What happens to input audio: `'passthrough'` remuxes it untouched (no decode, no re-encode);
+ * `'process'` decodes it, calls `processAudio` and encodes the result (AAC); `'none'` drops it;
+ * `'auto'` (the default) is `'process'` when the processor defines its own `processAudio`, else
+ * `'passthrough'`.
  */
-export type AudioMode = 'passthrough' | 'process' | 'none';
+export type AudioMode = 'auto' | 'passthrough' | 'process' | 'none';
 
 /**
  * Base class of a processor. Override what you need; `processVideo` passes frames through and
@@ -64,6 +66,25 @@ export type AudioMode = 'passthrough' | 'process' | 'none';
  *   }
  * }
  */
+/** The streams each processor serves right now (maintained by the worker through {@link attachStream}). */
+const servedStreams = new WeakMap<object, Set<StreamContext>>();
+
+/**
+ * Records that `processor` serves the stream of `ctx` until the returned function is called; what
+ * {@link FrameProcessor.publishData} and {@link FrameProcessor.sendEvent} reach. Called by the worker.
+ */
+export function attachStream(processor: object, ctx: StreamContext): () => void {
+  let set = servedStreams.get(processor);
+  if (!set) {
+    set = new Set();
+    servedStreams.set(processor, set);
+  }
+  set.add(ctx);
+  return () => {
+    set.delete(ctx);
+  };
+}
+
 export abstract class FrameProcessor<V extends ClosableFrame = ClosableFrame, A extends ClosableFrame = ClosableFrame> {
   /** A name for logs and `/version` (`model_id` when no capability name is configured). */
   name = 'frame-processor';
@@ -72,8 +93,14 @@ export abstract class FrameProcessor<V extends ClosableFrame = ClosableFrame, A 
    * `width`×`height` params (512×512 unless given). `'native'`: frames arrive at the input size.
    */
   inputSize: InputSize = 'params';
-  /** Audio handling; see {@link AudioMode}. `processAudio` is only called with `'process'`. */
-  audioMode: AudioMode = 'passthrough';
+  /** Audio handling; see {@link AudioMode}. Default `'auto'`: `processAudio` is called whenever the processor defines it. */
+  audioMode: AudioMode = 'auto';
+  /**
+   * Validates params before they reach a frame: a Standard Schema validator (e.g. zod) or a function
+   * returning the params to use (or throwing). A bad value answers 400 on `/stream/start` and
+   * `/stream/params`. See {@link ParamsSchema}.
+   */
+  paramsSchema?: ParamsSchema;
 
   /** Loads models. `/health` is LOADING until it resolves, ERROR if it rejects. Runs once. */
   async initialize(): Promise<void> {}
@@ -96,4 +123,36 @@ export abstract class FrameProcessor<V extends ClosableFrame = ClosableFrame, A 
 
   /** Called once per stream after its last frame. */
   onStreamStop(_ctx: StreamContext): void | Promise<void> {}
+
+  /**
+   * pytrickle's `send_data`, from anywhere (a timer, a model callback): queues `data` on the data
+   * channel of every stream this processor serves now. Returns true when at least one stream took
+   * it. Inside a hook, `ctx.publishData` addresses that hook's stream only.
+   */
+  publishData(data: unknown): boolean {
+    let accepted = false;
+    for (const ctx of servedStreams.get(this) ?? []) accepted = ctx.publishData(data) || accepted;
+    return accepted;
+  }
+
+  /**
+   * pytrickle's `send_monitoring_event`, from anywhere: sends `event` on the events channel of every
+   * stream this processor serves now; returns how many streams it went to. Inside a hook,
+   * `ctx.sendEvent` addresses that hook's stream only.
+   */
+  sendEvent(event: Record<string, unknown>, queueEventType?: string): number {
+    const streams = [...(servedStreams.get(this) ?? [])];
+    for (const ctx of streams) ctx.sendEvent(event, queueEventType);
+    return streams.length;
+  }
+}
+
+/**
+ * The audio handling a processor gets: its `audioMode`, with `'auto'` (or none, for a processor
+ * from another copy of the package) resolved to `'process'` when it defines its own `processAudio`.
+ */
+export function resolveAudioMode(processor: Pick<FrameProcessor, 'processAudio'> & { audioMode?: AudioMode }): Exclude<AudioMode, 'auto'> {
+  const mode = processor.audioMode ?? 'auto';
+  if (mode !== 'auto') return mode;
+  return processor.processAudio !== FrameProcessor.prototype.processAudio ? 'process' : 'passthrough';
 }

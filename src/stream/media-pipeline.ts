@@ -17,7 +17,7 @@
  * bounded by `timings.drainMs`.
  */
 import { ErrorCodes, TrickleError } from '../errors';
-import type { ClosableFrame } from '../processor/frame-processor';
+import { resolveAudioMode, type ClosableFrame } from '../processor/frame-processor';
 import { mediaSettings } from '../params';
 import type { StreamEnd } from './stream-handle';
 import { FrameRateGate } from './frame-rate-gate';
@@ -164,7 +164,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     this.encoderPromise = new Promise((resolve) => {
       this.encoderReady = resolve;
     });
-    this.audioMode = c.processor.audioMode;
+    this.audioMode = resolveAudioMode(c.processor);
     c.signal.addEventListener('abort', () => this.allAbort.abort(), { once: true });
   }
 
@@ -217,8 +217,9 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     let first = true;
     this.armStallTimer();
     this.stallTimer?.unref();
+    const subscriber = this.c.transport.subscriber(url, { start: -2, signal, ...this.outageHandling('input') });
     try {
-      for await (const segment of this.c.transport.subscriber(url, { start: -2, signal, ...this.outageHandling('input') })) {
+      for await (const segment of subscriber) {
         try {
           for await (const chunk of segment) {
             this.c.stats.add('bytesIn', chunk.byteLength);
@@ -236,6 +237,12 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
           first = false;
           this.c.onFirstInputSegment();
         }
+      }
+      if (first && subscriber.endReason === 'not-found' && !signal.aborted) {
+        const error = `input channel not found: ${url} answered 404 (check subscribe_url, and that the gateway created the channel before /stream/start)`;
+        this.c.log.warn('input channel not found', { subscribe_url: url });
+        this.c.reportError(error);
+        this.endReason ??= { reason: 'error', error };
       }
     } catch (err) {
       if (!signal.aborted) {
@@ -299,7 +306,9 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
         }
       }
     } catch (err) {
-      if (!this.allAbort.signal.aborted) {
+      // A decoder failing after the input already ended with a known cause (no channel, a stall)
+      // only repeats it in other words.
+      if (!this.allAbort.signal.aborted && !this.endReason) {
         this.c.log.warn('decoder failed', { err });
         this.c.reportError(`decode failed: ${errMessage(err)}`);
         this.endReason ??= { reason: 'error', error: `decode: ${errMessage(err)}` };

@@ -3,17 +3,18 @@
  * status events, and its media pipeline. Lifecycle: starting → running → draining → closed
  * (or errored). `done` resolves once everything is released, whatever ended the stream.
  */
-import { DataChannel } from './channels/data-channel';
+import { DataChannel, type DataChannelFormat } from './channels/data-channel';
 import { ControlChannel } from './channels/control-channel';
 import { EventsChannel } from './channels/events-channel';
 import { ErrorCodes, TrickleError } from '../errors';
-import type { FrameProcessor, StreamContext } from '../processor/frame-processor';
+import { attachStream, type FrameProcessor, type StreamContext } from '../processor/frame-processor';
 import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { mediaSettings, type StreamParams } from '../params';
 import type { ParamsSource, StartRequest, StreamEnd, StreamHandle, StreamPhase } from './stream-handle';
+import { applyParamsSchema } from '../processor/params-schema';
 import { streamScope, type StreamScope } from './stream-scope';
-import { StreamStats } from './stream-stats';
+import { StreamStats, type StreamStatsSnapshot } from './stream-stats';
 import type { StreamTimings } from './timings';
 import { resolveTimings } from './timings';
 import type { TransportFactory } from './transport';
@@ -63,6 +64,8 @@ export interface StreamSessionOptions {
   transport?: TransportFactory;
   /** The media path; required when the request has `subscribe_url` or `publish_url`. */
   media?: MediaPipelineFactory;
+  /** The data channel's format (default `'lines'`: JSON lines). */
+  dataFormat?: DataChannelFormat;
 }
 
 const EVENT_QUEUE = 'ai_stream_events';
@@ -100,6 +103,7 @@ export class StreamSession implements StreamHandle {
   private statusTimer: NodeJS.Timeout | undefined;
   private resolveDone!: (end: StreamEnd) => void;
   private finishing: Promise<void> | undefined;
+  private detachFromProcessor: (() => void) | undefined;
   private started = false;
   private readonly scope: StreamScope;
   private lastError: string | null = null;
@@ -110,6 +114,7 @@ export class StreamSession implements StreamHandle {
   private outputSize: { width: number; height: number } | undefined;
   private lastParamsAt: number | null = null;
   private paramsLock: Promise<void> = Promise.resolve();
+  private readonly dataFormat: DataChannelFormat;
 
   constructor(options: StreamSessionOptions) {
     this.request = options.request;
@@ -128,6 +133,7 @@ export class StreamSession implements StreamHandle {
     this.log = (options.logger ?? silentLogger).child({ stream_id: this.id });
     this.transport = options.transport;
     this.mediaFactory = options.media;
+    this.dataFormat = options.dataFormat ?? 'lines';
     const r = options.request;
     const needsTransport = [r.subscribe_url, r.publish_url, r.control_url, r.events_url, r.data_url].some((u) => u !== undefined);
     if (needsTransport && !this.transport) {
@@ -206,11 +212,13 @@ export class StreamSession implements StreamHandle {
           stats: this.stats,
           log: this.log.child({ channel: 'data' }),
           timings: this.timings,
+          format: this.dataFormat,
         });
       }
       this.heartbeat();
       this.heartbeatTimer = setInterval(() => this.heartbeat(), this.timings.heartbeatMs);
       this.statusTimer = setInterval(() => this.statusEvent(), this.timings.statusMs);
+      this.detachFromProcessor = attachStream(this.processor, this.ctx);
       try {
         await this.processor.onStreamStart(this.params_, this.ctx);
       } catch (err) {
@@ -358,7 +366,19 @@ export class StreamSession implements StreamHandle {
     // In the stream's scope even when called from an HTTP request (the processor's hook runs here).
     const run = streamScope.run(this.scope, () => this.paramsLock.then(async () => {
       if (this.phase_ === 'closed' || this.phase_ === 'errored') return;
-      this.params_ = { ...this.params_, ...params };
+      let next: StreamParams = { ...this.params_, ...params };
+      const schema = this.processor.paramsSchema;
+      if (schema) {
+        // The processor's schema sees the whole param set; a refusal changes nothing.
+        try {
+          next = await applyParamsSchema(schema, next);
+        } catch (err) {
+          this.lastErrorAt = 0;
+          this.reportError(`Parameter update refused: ${(err as Error)?.message ?? String(err)}`, { source });
+          throw err;
+        }
+      }
+      this.params_ = next;
       this.lastParamsAt = now();
       try {
         await this.processor.updateParams(params, this.ctx);
@@ -386,6 +406,7 @@ export class StreamSession implements StreamHandle {
         await this.media.stop().catch((err: unknown) => this.log.warn('media stop failed', { err }));
       }
       this.abort.abort();
+      this.detachFromProcessor?.();
       // Bounded like the drain: a processor whose onStreamStop never settles must not hold the slot.
       let stopTimer: NodeJS.Timeout | undefined;
       const stopped = Promise.resolve()
@@ -410,8 +431,36 @@ export class StreamSession implements StreamHandle {
       this.statusEvent();
       await Promise.all([this.events?.close(this.timings.drainMs), this.data?.close(this.timings.drainMs)]);
       this.channelAbort.abort();
+      this.log.info('stream ended', streamSummary(end, this.stats.snapshot()));
       this.resolveDone(end);
     })();
     return this.finishing;
   }
 }
+
+/**
+ * The one log line of a stream's end: why, how long, frames in/out and where the others went, as
+ * fields and as one readable `summary` sentence.
+ */
+export function streamSummary(end: StreamEnd, s: StreamStatsSnapshot, now = Date.now()): Record<string, unknown> {
+  const seconds = Math.max(0, (now - s.startedAt) / 1000);
+  const dropped = s.framesDropped + s.framesStale + s.framesGated + s.processorErrors + s.framesNulled;
+  const parts = [
+    `${s.framesIn} frames in, ${s.framesOut} out, ${dropped} not output`,
+    `(${s.framesGated} over max_framerate, ${s.framesDropped + s.framesStale} dropped to keep up, ${s.framesNulled} dropped by the processor, ${s.processorErrors} processor errors)`,
+  ];
+  return {
+    reason: end.reason,
+    ...(end.error ? { error: end.error } : {}),
+    seconds: Math.round(seconds * 10) / 10,
+    frames_in: s.framesIn,
+    frames_out: s.framesOut,
+    frames_dropped: dropped,
+    frames_over_max_framerate: s.framesGated,
+    frames_dropped_to_keep_up: s.framesDropped + s.framesStale,
+    frames_dropped_by_processor: s.framesNulled,
+    processor_errors: s.processorErrors,
+    summary: `stream ended (${end.reason}${end.error ? `: ${end.error}` : ''}) after ${seconds.toFixed(1)} s: ${parts.join(' ')}`,
+  };
+}
+

@@ -18,8 +18,11 @@ export interface ChannelPublisher {
   close(): Promise<void>;
 }
 
-/** A channel the worker reads from (input media, control): segments of chunks. */
-export type ChannelSubscriber = AsyncIterable<AsyncIterable<Uint8Array>>;
+/**
+ * A channel the worker reads from (input media, control): segments of chunks. `endReason`, when the
+ * implementation has it, says why iteration ended (`'not-found'`: the channel does not exist).
+ */
+export type ChannelSubscriber = AsyncIterable<AsyncIterable<Uint8Array>> & { readonly endReason?: string | undefined };
 
 /**
  * Asked for by the media path: ride out an outage of the channel's server (drop what cannot be

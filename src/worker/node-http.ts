@@ -18,6 +18,14 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+/** A body parsed by a framework, back as bytes: Buffers and strings as they are, anything else as JSON. */
+function bodyBuffer(body: unknown): Buffer {
+  if (Buffer.isBuffer(body)) return body;
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  return Buffer.from(JSON.stringify(body), 'utf8');
+}
+
 /** Header values as one string each (repeated headers joined with ", "). */
 export function flatHeaders(req: IncomingMessage): Record<string, string | undefined> {
   const headers: Record<string, string | undefined> = {};
@@ -47,13 +55,20 @@ export async function serveNodeRequest(
   maxBodyBytes: number,
   handle: (request: RouteRequest) => Promise<RouteResponse>,
   onResponse: (request: Pick<RouteRequest, 'method' | 'url'>, response: RouteResponse) => void,
+  given: { url?: string; body?: unknown } = {},
 ): Promise<void> {
-  const head = { method: req.method ?? 'GET', url: req.url ?? '/' };
+  const head = { method: req.method ?? 'GET', url: given.url ?? req.url ?? '/' };
   const reply = (response: RouteResponse): void => {
     onResponse(head, response);
     writeRouteResponse(res, response);
   };
   const tooLarge = json(413, errorBody(`Request body too large (limit ${maxBodyBytes} bytes)`));
+  if (given.body !== undefined) {
+    // A framework read the body already (express.json(), express.raw(), …).
+    const body = bodyBuffer(given.body);
+    reply(body.length > maxBodyBytes ? tooLarge : await handle({ ...head, headers: flatHeaders(req), body }));
+    return;
+  }
   const declared = Number(req.headers['content-length'] ?? '0');
   if (Number.isFinite(declared) && declared > maxBodyBytes) {
     reply(tooLarge);

@@ -22,6 +22,9 @@ export function parseStartRequest(body: unknown): StartRequest {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${key} must be an http(s) URL (received ${JSON.stringify(v)})`);
     out[key] = v;
   }
+  if (out.subscribe_url === undefined) {
+    throw new Error('subscribe_url is required: the trickle channel this worker reads the input video from (e.g. http://gateway:3389/ai/trickle/<stream>)');
+  }
   if (b['params'] !== undefined && b['params'] !== null) {
     try {
       out.params = validateParams(b['params']);

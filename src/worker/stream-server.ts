@@ -5,16 +5,19 @@
  * initializing: LOADING) → IDLE/OK → shutting down → closed.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { packageVersion } from '../native/capabilities';
 import { invalidArg } from '../errors';
 import type { FrameProcessor } from '../processor/frame-processor';
 import { isFrameProcessor } from '../processor/create-processor';
+import { applyParamsSchema } from '../processor/params-schema';
+import { pytrickleNameWarnings } from '../processor/pytrickle-names';
 import { createMediaPipeline } from '../stream/media-pipeline';
 import { nativeMediaBackend, type NativeMediaOptions } from '../stream/native-media';
 import { createStreamSession, type MediaPipelineFactory } from '../stream/stream-session';
+import type { DataChannelFormat } from '../stream/channels/data-channel';
 import { trickleTransport } from '../stream/trickle-transport';
 import { resolveTimings, type StreamTimings } from '../stream/timings';
 import type { TransportFactory } from '../stream/transport';
@@ -54,7 +57,12 @@ export interface StreamServerOptions {
   host?: string;
   /** Concurrent streams (default 1 = pytrickle: a second start gets 503 "Pipeline is still in use"). */
   capacity?: number;
-  /** Prefix of the `/stream/*` routes (default `""`, pytrickle's `route_prefix="/"`). */
+  /**
+   * Prefix of every route (default `""`, pytrickle's `route_prefix="/"`): `/stream/*`, `/health`,
+   * `/version`, `/metrics`, `/hardware/*`, … answer under it. The system routes (`/health`,
+   * `/version`, `/app-version`, `/hardware/*`, `/metrics`) and `/live-video-to-video` also answer
+   * without it, as pytrickle's do.
+   */
   routePrefix?: string;
   /**
    * Every route but `GET /health` requires `Authorization: Bearer <token>`. Default: env
@@ -120,6 +128,11 @@ export interface StreamServerOptions {
   tls?: TlsOptions | false;
   /** How long shutdown waits for streams to drain before abandoning them (default 10 s). */
   drainTimeoutMs?: number;
+  /**
+   * The data channel's format: `'lines'` (default, JSON lines batched per segment, what go-livepeer
+   * reads) or `'documents'` (one JSON document per segment, for readers that parse a whole segment).
+   */
+  dataFormat?: DataChannelFormat;
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -212,12 +225,63 @@ export class StreamServer {
     this.factory =
       options.streamFactory ??
       ((request) =>
-        createStreamSession({ request, processor: this.processor, timings: this.timings, logger: this.log, transport, media }));
+        createStreamSession({ request, processor: this.processor, timings: this.timings, logger: this.log, transport, media, dataFormat: options.dataFormat ?? 'lines' }));
     this.registry = new StreamRegistry((stream, end) => {
       this.state.setActiveStreams(this.registry.size);
-      if (end) this.log.info('stream ended', { stream_id: stream.id, reason: end.reason, error: end.error });
+      // The stream logs its own one-line summary ("stream ended") when it ends.
+      if (end) this.log.debug('stream removed', { stream_id: stream.id, reason: end.reason });
     });
     this.routes = this.buildRoutes();
+    for (const warning of pytrickleNameWarnings(this.processor, 'processor')) this.log.warn(warning, { processor: this.processor.name });
+  }
+
+  /**
+   * Answers a request of an existing node:http server (or express, fastify, …): mount it under the
+   * route prefix and the worker needs no port of its own. A request it has no route for goes to
+   * `next` when given (express middleware), else gets 404. The body is read from `req`, or taken
+   * from `req.body` when a framework already parsed it. The processor's initialization starts with
+   * the first request; call {@link initialize} to start (and await) it earlier. Bound to the
+   * instance: pass `server.handleRequest` as is.
+   *
+   * @example
+   * const worker = new StreamServer({ processor, routePrefix: '/worker' });
+   * await worker.initialize();
+   * http.createServer((req, res) => (req.url?.startsWith('/worker/') ? worker.handleRequest(req, res) : app(req, res)));
+   * // express: app.use(worker.handleRequest)
+   */
+  readonly handleRequest = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): Promise<void> => {
+    void this.initialize();
+    const originalUrl = (req as IncomingMessage & { originalUrl?: string }).originalUrl;
+    // Express strips its mount path from req.url and keeps the full one in originalUrl.
+    const url = [originalUrl, req.url].find((u): u is string => u !== undefined && this.hasRoute(u));
+    if (url === undefined) {
+      if (next) {
+        next();
+        return Promise.resolve();
+      }
+    }
+    const parsed = (req as IncomingMessage & { body?: unknown }).body;
+    return serveNodeRequest(
+      req,
+      res,
+      this.maxBodyBytes,
+      (request) => this.handle(request),
+      (request, response) => this.countRequest(request, response),
+      { ...(url !== undefined ? { url } : {}), ...(parsed !== undefined ? { body: parsed } : {}) },
+    ).catch((err: unknown) => this.failRequest(res, err));
+  };
+
+  private hasRoute(url: string): boolean {
+    const { path } = splitUrl(url);
+    return this.routes.has(`POST ${path}`) || this.routes.has(`GET ${path}`);
+  }
+
+  private failRequest(res: ServerResponse, err: unknown): void {
+    this.log.error('request failed', { err });
+    if (!res.headersSent) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(errorBody('Internal server error')));
+    } else res.destroy();
   }
 
   /** The bound port once listening. */
@@ -264,13 +328,9 @@ export class StreamServer {
   async listen(): Promise<{ port: number; url: string }> {
     if (this.http) throw invalidArg('listen()', 'a server that is not listening yet', 'already listening');
     const server = createServer((req, res) => {
-      serveNodeRequest(req, res, this.maxBodyBytes, (request) => this.handle(request), (request, response) => this.countRequest(request, response)).catch((err: unknown) => {
-        this.log.error('request failed', { err });
-        if (!res.headersSent) {
-          res.writeHead(500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(errorBody('Internal server error')));
-        } else res.destroy();
-      });
+      serveNodeRequest(req, res, this.maxBodyBytes, (request) => this.handle(request), (request, response) => this.countRequest(request, response)).catch(
+        (err: unknown) => this.failRequest(res, err),
+      );
     });
     server.headersTimeout = 30_000;
     server.requestTimeout = 60_000;
@@ -480,13 +540,14 @@ export class StreamServer {
       const exists = this.routes.has(`POST ${path}`) || this.routes.has(`GET ${path}`);
       return exists ? json(405, errorBody('Method not allowed')) : json(404, errorBody('Not found'));
     }
-    if (!(method === 'GET' && path === '/health') && !bearerAuthorized(request.headers, this.authToken)) {
+    const health = path === '/health' || path === `${this.prefix}/health`;
+    if (!((method === 'GET' || method === 'HEAD') && health) && !bearerAuthorized(request.headers, this.authToken)) {
       return json(401, errorBody('Unauthorized'));
     }
     return handler(request, query);
   }
 
-  /** The route table (pytrickle's routes; `/stream/*` under the route prefix). */
+  /** The route table (pytrickle's routes; `/stream/*` under the route prefix, the others at both). */
   private buildRoutes(): Map<string, RouteHandler> {
     const p = this.prefix;
     const info = (): Record<string, unknown> => ({ pipeline: this.pipelineName(), model_id: this.modelId() });
@@ -503,6 +564,13 @@ export class StreamServer {
       ['GET /hardware/stats', () => json(200, { ...info(), gpu_stats: {} })],
       ['GET /metrics', () => ({ status: 200, text: this.metricsText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' })],
     ];
+    // Under a prefix, every route answers there too (an embedding app mounts the worker at it).
+    if (p !== '') {
+      for (const [key, handler] of [...routes]) {
+        const [method, path] = key.split(' ') as [string, string];
+        if (!path.startsWith(`${p}/`)) routes.push([`${method} ${p}${path}`, handler]);
+      }
+    }
     return new Map(routes);
   }
 
@@ -549,6 +617,16 @@ export class StreamServer {
     } catch (err) {
       this.countRejected('invalid');
       return this.startError(400, `Error starting stream: ${(err as Error).message}`);
+    }
+    const schema = this.processor.paramsSchema;
+    if (schema) {
+      try {
+        start.params = await applyParamsSchema(schema, start.params);
+      } catch (err) {
+        this.countRejected('invalid');
+        return this.startError(400, `Error starting stream: invalid params: ${(err as Error).message}`);
+      }
+      if (this.state.shuttingDown) return this.startError(503, 'Server is shutting down');
     }
     if (this.allowedOrigins !== undefined) {
       const refused = await refusedChannelUrl(start, request.remoteAddress, this.allowedOrigins);
@@ -709,7 +787,9 @@ export class StreamServer {
     const results = await Promise.allSettled(streams.map((s) => s.updateParams(params, 'http')));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      return json(500, errorBody(`Parameter update failed: ${(failed.reason as Error)?.message ?? String(failed.reason)}`));
+      // The processor's params schema refused the values: the client's mistake, nothing changed.
+      const refused = (failed.reason as { code?: unknown })?.code === 'ERR_INVALID_PARAM';
+      return json(refused ? 400 : 500, errorBody(`Parameter update failed: ${(failed.reason as Error)?.message ?? String(failed.reason)}`));
     }
     return json(200, { status: 'success', message: 'Parameters updated successfully' });
   }

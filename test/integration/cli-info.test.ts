@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -76,6 +77,32 @@ describe('trickle-rt CLI', () => {
       ]);
     } finally {
       holder.close();
+    }
+  });
+
+  it('without a loadable addon: `info` reports a degraded install, `demo` and `serve` fail in one line', () => {
+    // The package as installed, minus its binary: bin/, dist/, package.json and the dependencies.
+    const root = mkdtempSync(join(tmpdir(), 'trickle-rt-degraded-'));
+    try {
+      for (const part of ['bin', 'dist', 'package.json']) cpSync(join(packageRoot, part), join(root, part), { recursive: true });
+      symlinkSync(join(packageRoot, 'node_modules'), join(root, 'node_modules'));
+      const env = { ...process.env, TRICKLE_RT_ADDON: '' };
+      const info = spawnSync(process.execPath, [join(root, 'bin', 'trickle-rt.js'), 'info'], { env });
+      expect(info.status).toBe(0);
+      const report = JSON.parse(info.stdout.toString()) as { status: string; addon: null; works: string[]; doesNotWork: string[]; loadAttempts: Array<{ remedy: string }> };
+      expect(report.status).toBe('degraded');
+      expect(report.addon).toBeNull();
+      expect(report.works.join(' ')).toContain('TrickleServer');
+      expect(report.doesNotWork.join(' ')).toContain('Decoder');
+      expect(report.loadAttempts.map((a) => a.remedy).join(' ')).toContain('npm rebuild trickle-rt');
+      expect(info.stderr.toString()).toMatch(/^trickle-rt info: degraded install: the native addon does not load \(.*npm rebuild trickle-rt.*\); the trickle protocol parts work\n$/);
+      for (const args of [['demo'], ['serve', '--processor', join(packageRoot, 'examples', 'passthrough.ts'), '--port', '0']]) {
+        const r = spawnSync(process.execPath, [join(root, 'bin', 'trickle-rt.js'), ...args], { env, timeout: 20_000 });
+        expect(r.status, args[0]).toBe(1);
+        expect(r.stderr.toString()).toMatch(new RegExp(`^trickle-rt ${args[0]}: the native addon does not load here: .*npm rebuild trickle-rt.*; "trickle-rt info" shows every attempt\\n$`));
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -57,7 +57,12 @@ describe('trickle CLI', () => {
     await expect.poll(() => srv.channelInfo('rt')?.subscribers, { timeout: 20_000 }).toBe(1);
     const pub = cli(['publish', '--url', `${base}/rt`, fixturePath('testsrc512')]);
     const p = await pub.done;
-    expect([p.code, p.stderr]).toEqual([0, 'published 2 segments, ' + readFileSync(fixturePath('testsrc512')).length + ' bytes (MPEG-TS, cut at keyframes)\n']);
+    const size = readFileSync(fixturePath('testsrc512')).length;
+    const summary = new RegExp(`^published 2 segments, ${size} bytes \\(MPEG-TS, cut at keyframes, (\\d+\\.\\d) s of media in real time\\)\\n$`).exec(p.stderr);
+    expect([p.code, summary !== null]).toEqual([0, true]);
+    // Paced by the clip's own clock: 60 frames at 30 fps span about 2 s of PCR time.
+    expect(Number(summary![1])).toBeGreaterThanOrEqual(1.8);
+    expect(Number(summary![1])).toBeLessThanOrEqual(2.0);
     const s = await sub.done;
     expect(s.code).toBe(0);
     expect(s.stderr).toContain('received 2 segments');
@@ -73,7 +78,11 @@ describe('trickle CLI', () => {
     const pub = cli(['publish', '--url', `${base}/bin`, '--segment-bytes', '20000', '--keep-channel', '-']);
     pub.child.stdin.end(data);
     const p = await pub.done;
-    expect([p.code, p.stderr]).toEqual([0, 'published 3 segments, 50000 bytes (fixed-size)\n']);
+    expect([p.code, p.stderr]).toEqual([
+      0,
+      'trickle-rt publish: warning: the input is not MPEG-TS; sending it unpaced in 20000-byte segments, which a worker cannot decode (remux it first, e.g. ffmpeg -i INPUT -c copy -f mpegts out.ts)\n' +
+        'published 3 segments, 50000 bytes (fixed-size)\n',
+    ]);
     // (plus the open, empty preconnect for seq 3, which a resuming publisher would fill)
     expect(srv.channelInfo('bin')?.segments.map((x) => [x.seq, x.bytes, x.closed])).toEqual([[0, 20000, true], [1, 20000, true], [2, 10000, true], [3, 0, false]]);
     const sub = cli(['subscribe', '--url', `${base}/bin`, '--start', '0']);
@@ -133,6 +142,16 @@ describe('trickle CLI', () => {
     expect(body).toBe('200 0');
     srv.child.kill('SIGTERM');
     expect((await srv.done).code).toBe(0);
+  });
+
+  it('--as-fast-as-possible publishes the same bytes unpaced; no warning with a non-video --mime', async () => {
+    const { server: srv, base } = await server({ autocreate: true });
+    const p = await cli(['publish', '--url', `${base}/fast`, '--as-fast-as-possible', '--keep-channel', fixturePath('testsrc512')]).done;
+    expect([p.code, p.stderr]).toEqual([0, `published 2 segments, ${readFileSync(fixturePath('testsrc512')).length} bytes (MPEG-TS, cut at keyframes, unpaced)\n`]);
+    expect(srv.channelInfo('fast')?.segments.filter((x) => x.closed).length).toBe(2);
+    const json = cli(['publish', '--url', `${base}/json`, '--mime', 'application/json', '-']);
+    json.child.stdin.end('{"a":1}');
+    expect(await json.done).toMatchObject({ code: 0, stderr: 'published 1 segments, 7 bytes (fixed-size)\n' });
   });
 
   it('reports usage errors and a missing channel', async () => {

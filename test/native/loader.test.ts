@@ -37,11 +37,21 @@ describe('native loader', () => {
       join(empty, 'build', 'Release', 'trickle_rt.node'),
       join(empty, 'prebuilds', `${process.platform}-${process.arch}`, 'trickle-rt.node'),
     ]);
-    expect(err.attempts[0]?.remedy).toMatch(/setup\.sh/);
-    expect(err.attempts[1]?.remedy).toMatch(/no prebuilt binary/);
+    // An installed package (no scripts/setup.sh): remedies in npm's words.
+    expect(err.attempts[0]?.remedy).toBe('no source build here (normal when the prebuilt binary is used)');
+    expect(err.attempts[1]?.remedy).toMatch(/no prebuilt binary for linux-x64; build from source with npm rebuild trickle-rt \(.*cmake-js and node-addon-api\)$/);
+    expect(err.message).not.toContain('setup.sh');
     expect(err.message).toContain('1. ');
     expect(err.message).toContain('2. ');
     expect(err.message).toContain('remedy:');
+  });
+
+  it('names ./scripts/setup.sh in a source checkout', () => {
+    const checkout = join(scratch, 'checkout');
+    mkdirSync(join(checkout, 'scripts'), { recursive: true });
+    writeFileSync(join(checkout, 'scripts', 'setup.sh'), '#!/bin/sh\n');
+    const err = loadError(checkout);
+    expect(err.attempts[0]?.remedy).toMatch(/^not built from source: run \.\/scripts\/setup\.sh/);
   });
 
   it('reports a broken binary with the loader error, then falls through to the next candidate', () => {

@@ -16,12 +16,18 @@ const scratch = mkdtempSync(join(tmpdir(), 'trickle-rt-install-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A package root holding scripts/install.js, the real node_modules and optionally a prebuild. */
-function packageCopy(name: string, prebuild?: 'real' | 'broken'): string {
+function packageCopy(name: string, prebuild?: 'real' | 'broken', modules: 'all' | 'runtime' = 'all'): string {
   const root = join(scratch, name);
   mkdirSync(join(root, 'scripts'), { recursive: true });
   copyFileSync(join(packageRoot, 'scripts', 'install.js'), join(root, 'scripts', 'install.js'));
   copyFileSync(join(packageRoot, 'package.json'), join(root, 'package.json'));
-  symlinkSync(join(packageRoot, 'node_modules'), join(root, 'node_modules'));
+  if (modules === 'all') {
+    symlinkSync(join(packageRoot, 'node_modules'), join(root, 'node_modules'));
+  } else {
+    // What a user's install has: the runtime dependency, not the source-build tools.
+    mkdirSync(join(root, 'node_modules'));
+    symlinkSync(join(packageRoot, 'node_modules', 'node-gyp-build'), join(root, 'node_modules', 'node-gyp-build'));
+  }
   if (prebuild) {
     const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
     mkdirSync(dir, { recursive: true });
@@ -67,7 +73,11 @@ describe('scripts/install.js', () => {
     const root = packageCopy('no-prebuild');
     const r = install(root, { PATH: bareBinDir() });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`no prebuilt binary for ${process.platform}-${process.arch}`);
+    expect(r.stderr).toContain('trickle-rt: this copy of trickle-rt was packed without its prebuilt binary (prebuilds/ is missing).\n');
+    // No contradiction: this is the supported platform, so no advice to move to it.
+    expect(r.stderr).not.toContain('glibc');
+    expect(r.stderr).not.toContain('setup.sh');
+    expect(r.stderr).toContain('Then run: npm rebuild trickle-rt');
     expect(r.stderr).toContain('cannot build from source, missing:');
     expect(r.stderr).toContain('cmake >= 3.18');
     expect(r.stderr).toContain('a C++17 compiler');
@@ -94,6 +104,15 @@ describe('scripts/install.js', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/the binary prebuilds\/linux-x64\/trickle-rt\.node does not load here: .*(invalid ELF header|file too short)/);
     expect(r.stderr).toContain('cannot build from source, missing:');
+  });
+
+  it('names cmake-js and node-addon-api as needed only for a source build, with the npm command', () => {
+    const root = packageCopy('no-build-tools', undefined, 'runtime');
+    const r = install(root);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('the npm packages cmake-js and node-addon-api, needed only to build from source (npm install --save-dev cmake-js node-addon-api)');
+    // The system tools are here: no apt line to confuse the reader.
+    if (!/cmake >= 3.18|C\+\+17|pkg-config/.test(r.stderr)) expect(r.stderr).not.toContain('apt-get install');
   });
 
   it('TRICKLE_RT_SKIP_INSTALL_BUILD=1 skips the source build with a note', () => {

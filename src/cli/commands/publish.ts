@@ -1,5 +1,7 @@
 import { open } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 
+import { MpegTsPacer } from '../../trickle/mpegts-pacer';
 import { looksLikeMpegTs, MpegTsSplitter, type SplitPiece } from '../../trickle/mpegts-splitter';
 import { TricklePublisher } from '../../trickle/trickle-publisher';
 import type { TrickleSegmentWriter } from '../../trickle/trickle-segment-writer';
@@ -34,9 +36,12 @@ class FixedSplitter {
 export const publishCommand = defineCommand({
   name: 'publish',
   summary: 'publish a file or stdin to a trickle channel (MPEG-TS cut at keyframes)',
-  description: `Publishes a file (or stdin with -) to a trickle channel, streaming. MPEG-TS input is cut into one
-segment per keyframe (GOP); other input into segments of --segment-bytes. Ends with DELETE on the
-channel so that subscribers see the end of the stream.`,
+  description: `Publishes a file (or stdin with -) to a trickle channel, streaming. MPEG-TS input is sent in real
+time, paced by its own clock (PCR) as a camera or a gateway would send it, and cut into one segment
+per keyframe (GOP); --as-fast-as-possible sends it without waiting. Other input is sent as it is
+read, in segments of --segment-bytes, with a warning (a worker decodes MPEG-TS only). Ends with
+DELETE on the channel so that subscribers see the end of the stream. On a terminal, a progress line
+shows the media time sent.`,
   positionals: [{ name: 'FILE', help: 'the file to publish, or - for stdin', required: true }],
   options: {
     url: { kind: 'string', valueName: 'URL', required: true, help: 'the channel URL, e.g. http://127.0.0.1:8935/ai/trickle/stream1' },
@@ -45,8 +50,13 @@ channel so that subscribers see the end of the stream.`,
     start: { kind: 'string', valueName: 'next|N', default: 'next', help: "first segment: resume after the channel's last one, or N" },
     'keep-channel': { kind: 'boolean', help: 'do not DELETE the channel at the end' },
     'tls-ca': TLS_CA_OPTION,
+    'as-fast-as-possible': { kind: 'boolean', help: 'send MPEG-TS input without real-time pacing (a worker then sees a burst)' },
+    progress: { kind: 'boolean', default: true, help: 'show a progress line when stderr is a terminal (--no-progress: never)' },
   },
-  examples: ['trickle-rt publish --url http://127.0.0.1:3389/stream1 clip.ts'],
+  examples: [
+    'trickle-rt publish --url http://127.0.0.1:3389/stream1 clip.ts',
+    'ffmpeg -re -i camera.mp4 -c copy -f mpegts - | trickle-rt publish --url http://127.0.0.1:3389/stream1 --as-fast-as-possible -',
+  ],
   async run({ options, positionals }) {
     const url = options.url;
     const input = positionals[0]!;
@@ -87,8 +97,41 @@ channel so that subscribers see the end of the stream.`,
         await seg.write(piece.data);
       }
     };
-    const choose = (head: Buffer): MpegTsSplitter | FixedSplitter =>
-      looksLikeMpegTs(head) ? new MpegTsSplitter(segmentBytes === undefined ? {} : { maxSegmentBytes: segmentBytes }) : new FixedSplitter(segmentBytes ?? 1024 * 1024);
+    let pacer: MpegTsPacer | undefined;
+    const choose = (head: Buffer): MpegTsSplitter | FixedSplitter => {
+      if (looksLikeMpegTs(head)) {
+        if (!options['as-fast-as-possible']) pacer = new MpegTsPacer();
+        return new MpegTsSplitter(segmentBytes === undefined ? {} : { maxSegmentBytes: segmentBytes });
+      }
+      if (options.mime === 'video/MP2T') {
+        const name = input === '-' ? 'the input' : input;
+        process.stderr.write(
+          `trickle-rt publish: warning: ${name} is not MPEG-TS; sending it unpaced in ${segmentBytes ?? 1024 * 1024}-byte segments, which a worker cannot decode (remux it first, e.g. ffmpeg -i ${input === '-' ? 'INPUT' : input} -c copy -f mpegts out.ts)\n`,
+        );
+      }
+      return new FixedSplitter(segmentBytes ?? 1024 * 1024);
+    };
+    const feed = async (data: Buffer): Promise<void> => {
+      const active = splitter as MpegTsSplitter | FixedSplitter;
+      if (!pacer) {
+        await place(active.push(data));
+        return;
+      }
+      for (const part of pacer.schedule(data)) {
+        const wait = part.dueMs - performance.now();
+        if (wait > 1) await sleep(wait, undefined, { signal: abort.signal });
+        await place(active.push(part.data));
+      }
+    };
+    const showProgress = options.progress && process.stderr.isTTY === true;
+    const t0 = performance.now();
+    const progressLine = (): string => {
+      const media = pacer ? `${pacer.mediaSeconds.toFixed(1)} s of media, ` : '';
+      const pace = pacer ? 'real time' : 'unpaced';
+      return `publishing ${input === '-' ? 'stdin' : input}: ${media}${segments} segments, ${(bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s (${pace})`;
+    };
+    const ticker = showProgress ? setInterval(() => process.stderr.write(`\r\x1b[K${progressLine()}`), 500) : undefined;
+    ticker?.unref();
     try {
       await publisher.start();
       for await (const chunk of source as AsyncIterable<Buffer>) {
@@ -99,15 +142,15 @@ channel so that subscribers see the end of the stream.`,
           const head = Buffer.concat(probe);
           probe = [];
           splitter = choose(head);
-          await place(splitter.push(head));
+          await feed(head);
           continue;
         }
-        await place(splitter.push(chunk));
+        await feed(chunk);
       }
       if (!splitter && probed > 0) {
         const head = Buffer.concat(probe);
         splitter = choose(head);
-        await place(splitter.push(head));
+        await feed(head);
       }
       if (splitter) await place(splitter.flush());
       if (seg) await seg.end();
@@ -115,12 +158,21 @@ channel so that subscribers see the end of the stream.`,
     } catch (err) {
       publisher.destroy();
       if ('destroy' in source && source !== process.stdin) source.destroy();
+      if (abort.signal.aborted) {
+        if (ticker) process.stderr.write('\r\x1b[K');
+        process.stderr.write(`interrupted after ${segments} segments, ${bytes} bytes\n`);
+        return 130;
+      }
       throw err;
     } finally {
+      if (ticker) clearInterval(ticker);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    const kind = splitter instanceof MpegTsSplitter ? 'MPEG-TS, cut at keyframes' : 'fixed-size';
+    if (ticker) process.stderr.write('\r\x1b[K');
+    const kind = splitter instanceof MpegTsSplitter
+      ? `MPEG-TS, cut at keyframes, ${pacer ? `${pacer.mediaSeconds.toFixed(1)} s of media in real time` : 'unpaced'}`
+      : 'fixed-size';
     process.stderr.write(`published ${segments} segments, ${bytes} bytes (${kind})\n`);
     return 0;
   },

@@ -1,3 +1,4 @@
+import { native } from '../../native/addon';
 import { createLogger } from '../../logger';
 import { StreamServer } from '../../worker/stream-server';
 import { defineCommand, TLS_CA_OPTION } from '../args';
@@ -38,9 +39,16 @@ are JSON lines on stderr (TRICKLE_LOG_LEVEL=debug|info|warn|error).`,
     'tls-ca': TLS_CA_OPTION,
     'allow-channel-origin': { kind: 'string', valueName: 'https://host:port', multiple: true, help: 'an origin channel URLs may point at' },
     open: { kind: 'boolean', help: 'pytrickle behaviour: no generated token, any channel URL, 0.0.0.0' },
+    'data-format': {
+      kind: 'string',
+      choices: ['lines', 'documents'],
+      default: 'lines',
+      help: 'data channel: JSON lines batched per segment, or one JSON document per segment',
+    },
   },
   examples: ['trickle-rt serve --processor ./my-processor.mjs --port 8000'],
   async run({ options }) {
+    native(); // fail now, in one line, rather than at the first stream when the addon does not load
     const processor = await loadProcessor(options.processor);
     const logger = createLogger({ fields: { component: 'worker' } });
     const register = options.register as 'byoc' | 'live-runner' | 'none' | undefined;
@@ -70,6 +78,7 @@ are JSON lines on stderr (TRICKLE_LOG_LEVEL=debug|info|warn|error).`,
       ...(options['auth-token'] !== undefined ? { authToken: options['auth-token'] } : {}),
       ...(options['allow-channel-origin'].length > 0 ? { allowedChannelOrigins: options['allow-channel-origin'] } : {}),
       ...(options.open ? { open: true } : {}),
+      dataFormat: options['data-format'] as 'lines' | 'documents',
     });
     const done = new Promise<void>((resolve) => server.installSignalHandlers(resolve));
     const { port: bound } = await server.listen();

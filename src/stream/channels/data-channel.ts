@@ -1,9 +1,12 @@
 /**
- * The data side channel (worker → gateway, `application/jsonl`). trickle-rt writes JSONL proper:
- * one JSON value per line, every line < 64 KiB (the gateway reads lines with a 64 KiB limit).
- * Lines queued within `dataFlushMs` go out together as one trickle segment; after
- * `dataKeepaliveMs` of silence `[]` is sent as keepalive (as pytrickle). Failures are retried with
- * backoff and never end the stream; the queue is bounded (oldest lines dropped and counted).
+ * The data side channel (worker → gateway, `application/jsonl`). Two formats:
+ * - `'lines'` (default): JSONL proper, one JSON value per line, every line < 64 KiB (the gateway
+ *   reads lines with a 64 KiB limit); lines queued within `dataFlushMs` go out together as one
+ *   trickle segment.
+ * - `'documents'`: one JSON document per trickle segment, what a reader written as
+ *   `json.loads(segment.data)` (the Livepeer docs' example) expects; nothing is batched.
+ * After `dataKeepaliveMs` of silence `[]` is sent as keepalive (as pytrickle). Failures are retried
+ * with backoff and never end the stream; the queue is bounded (oldest values dropped and counted).
  */
 import type { Logger } from '../../logger';
 import type { StreamStats } from '../stream-stats';
@@ -22,7 +25,12 @@ export interface DataChannelOptions {
   timings: Pick<StreamTimings, 'dataFlushMs' | 'dataKeepaliveMs' | 'retryInitialMs' | 'retryMaxMs'>;
   /** Queued lines beyond this are dropped, oldest first (default 1000, as pytrickle). */
   maxQueue?: number;
+  /** `'lines'` (default): JSON lines, batched; `'documents'`: one JSON document per segment. */
+  format?: DataChannelFormat;
 }
+
+/** How values go on the data channel; see {@link DataChannel}. */
+export type DataChannelFormat = 'lines' | 'documents';
 
 /** Serialises one value as a JSONL line, or explains why it cannot be one. */
 export function toDataLine(value: unknown): { line: string } | { error: string } {
@@ -93,6 +101,10 @@ export class DataChannel {
   private flush(): void {
     if (this.queue.length === 0) return;
     const lines = this.queue.splice(0, this.queue.length);
+    if (this.options.format === 'documents') {
+      for (const line of lines) this.enqueueSend([line], true);
+      return;
+    }
     this.enqueueSend(lines, true);
   }
 
