@@ -2,6 +2,9 @@
 import { ParamsValidationError, validateParams } from '../params';
 import type { StartRequest } from '../stream/stream-handle';
 
+/** Why a gateway start without `subscribe_url` is refused (the input channel is the stream). */
+export const SUBSCRIBE_URL_REQUIRED = 'subscribe_url is required: the trickle channel this worker reads the input video from (e.g. http://gateway:3389/ai/trickle/<stream>)';
+
 /** Validates a start body (pydantic model of pytrickle: required `gateway_request_id`, extras ignored). */
 export function parseStartRequest(body: unknown): StartRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('Request body must be a JSON object');
@@ -21,9 +24,6 @@ export function parseStartRequest(body: unknown): StartRequest {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${key} must be an http(s) URL (received ${JSON.stringify(v)})`);
     out[key] = v;
-  }
-  if (out.subscribe_url === undefined) {
-    throw new Error('subscribe_url is required: the trickle channel this worker reads the input video from (e.g. http://gateway:3389/ai/trickle/<stream>)');
   }
   if (b['params'] !== undefined && b['params'] !== null) {
     try {

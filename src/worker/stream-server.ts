@@ -35,7 +35,7 @@ import { installProcessGuard, type ProcessGuard } from './process-guard';
 import { gpuInfo } from './hardware';
 import { serveNodeRequest } from './node-http';
 import { errorBody, isJsonContentType, json, parseJsonBody, splitUrl, type RouteRequest, type RouteResponse } from './routes';
-import { parseStartRequest } from './start-request';
+import { parseStartRequest, SUBSCRIBE_URL_REQUIRED } from './start-request';
 import { StreamRegistry } from './stream-registry';
 import type { StartRequest, StreamFactory, StreamHandle } from '../stream/stream-handle';
 import { WorkerState } from './worker-state';
@@ -614,6 +614,7 @@ export class StreamServer {
     let start: StartRequest;
     try {
       start = parseStartRequest(parseJsonBody(request.body));
+      if (start.subscribe_url === undefined) throw new Error(SUBSCRIBE_URL_REQUIRED);
     } catch (err) {
       this.countRejected('invalid');
       return this.startError(400, `Error starting stream: ${(err as Error).message}`);
@@ -692,11 +693,20 @@ export class StreamServer {
       clientBody = parsed as Record<string, unknown>;
     }
     // Validate the params before asking the orchestrator for anything.
+    let validated: StartRequest;
     try {
-      parseStartRequest({ gateway_request_id: session.id, params: clientBody['params'] });
+      validated = parseStartRequest({ gateway_request_id: session.id, params: clientBody['params'] });
     } catch (err) {
       this.countRejected('invalid');
       return this.startError(400, `Error starting stream: ${(err as Error).message}`);
+    }
+    if (this.processor.paramsSchema) {
+      try {
+        validated.params = await applyParamsSchema(this.processor.paramsSchema, validated.params);
+      } catch (err) {
+        this.countRejected('invalid');
+        return this.startError(400, `Error starting stream: invalid params: ${(err as Error).message}`);
+      }
     }
     if (this.plan.mode === 'live-runner' && !sameOrigin(session.control, this.plan.runner.orchUrl)) {
       // The worker calls this URL with the session token: only the orchestrator it registered with.
@@ -719,6 +729,7 @@ export class StreamServer {
     if (this.state.shuttingDown) return this.startError(503, 'Server is shutting down');
     // The channels come from the orchestrator only: a client cannot point the worker elsewhere.
     const start = parseStartRequest({ gateway_request_id: session.id, params: clientBody['params'], ...channels.worker });
+    start.params = validated.params; // as the processor's schema returned them
     let stream: StreamHandle;
     try {
       stream = this.factory(start);
