@@ -26,7 +26,7 @@ async function serverWith(capacity: number, ids: string[]): Promise<{ server: St
   });
   await server.initialize();
   for (const id of ids) {
-    const r = await server.handle(req('POST', '/stream/start', { gateway_request_id: id }, { 'x-stream-id': `hdr-${id}` }));
+    const r = await server.handle(req('POST', '/stream/start', { gateway_request_id: id, subscribe_url: `http://127.0.0.1:9/${id}` }, { 'x-stream-id': `hdr-${id}` }));
     expect(r.status).toBe(200);
   }
   return { server, made };
