@@ -69,7 +69,14 @@ export function trickleTransport(options: TrickleTransportOptions = {}): Transpo
     },
     subscriber(url, { start, signal, ...outage }): ChannelSubscriber {
       const sub = new TrickleSubscriber(url, { start: start ?? -2, signal, tls, ...outage });
-      return ridesOutages(outage) ? { [Symbol.asyncIterator]: () => segmentsRidingCuts(sub) } : sub;
+      if (!ridesOutages(outage)) return sub;
+      return {
+        [Symbol.asyncIterator]: () => segmentsRidingCuts(sub),
+        // Why iteration ended ('not-found': the channel does not exist), for a clear stream error.
+        get endReason() {
+          return sub.endReason;
+        },
+      };
     },
   };
 }
