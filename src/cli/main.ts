@@ -29,12 +29,17 @@ let crashHandlersInstalled = false;
 function installCrashHandlers(prefix: string): void {
   if (crashHandlersInstalled) return;
   crashHandlersInstalled = true;
-  const onCrash = (err: unknown): void => {
-    process.exitCode = report(prefix, err);
-    process.exit();
-  };
-  process.on('uncaughtException', onCrash);
-  process.on('unhandledRejection', onCrash);
+  // Only when nobody else handles it: `serve` installs a process guard that reports an escaped
+  // error against its stream and keeps the worker serving.
+  const onCrash =
+    (event: 'uncaughtException' | 'unhandledRejection') =>
+    (err: unknown): void => {
+      if (process.listenerCount(event) > 1) return;
+      process.exitCode = report(prefix, err);
+      process.exit();
+    };
+  process.on('uncaughtException', onCrash('uncaughtException'));
+  process.on('unhandledRejection', onCrash('unhandledRejection'));
 }
 
 /**

@@ -614,7 +614,6 @@ export class StreamServer {
     let start: StartRequest;
     try {
       start = parseStartRequest(parseJsonBody(request.body));
-      if (start.subscribe_url === undefined) throw new Error(SUBSCRIBE_URL_REQUIRED);
     } catch (err) {
       this.countRejected('invalid');
       return this.startError(400, `Error starting stream: ${(err as Error).message}`);
@@ -638,6 +637,12 @@ export class StreamServer {
       }
       // The wait above may have let a shutdown in: the checks below run after it, in one section.
       if (this.state.shuttingDown) return this.startError(503, 'Server is shutting down');
+    }
+    // An output without an input can never produce anything: refused rather than holding a slot.
+    // (A stream of side channels only, without publish_url, stays allowed.)
+    if (start.publish_url !== undefined && start.subscribe_url === undefined) {
+      this.countRejected('invalid');
+      return this.startError(400, `Error starting stream: ${SUBSCRIBE_URL_REQUIRED}`);
     }
     const header = request.headers['x-stream-id'];
     if (header) start.streamIdHeader = header;

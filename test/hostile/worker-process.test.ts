@@ -21,8 +21,8 @@ afterEach(async () => {
 });
 
 const PROCESSOR = `
-const { createProcessor } = require('trickle-rt');
-module.exports = createProcessor({
+import { createProcessor } from 'trickle-rt';
+export default createProcessor({
   name: 'misbehaving',
   start(params) {
     if (params.throw_later) setTimeout(() => { throw new Error('thrown from a processor timer'); }, 20);
@@ -33,7 +33,7 @@ module.exports = createProcessor({
 
 async function serve(): Promise<{ url: string; child: ChildProcessWithoutNullStreams; stderr: () => string; exited: () => number | null | undefined }> {
   const dir = mkdtempSync(join(tmpdir(), 'hostile-'));
-  const file = join(dir, 'misbehaving.cjs');
+  const file = join(dir, 'misbehaving.mjs');
   writeFileSync(file, PROCESSOR);
   const child = spawn(process.execPath, [resolve(root, 'bin/trickle-rt.js'), 'serve', '--processor', file, '--port', '0', '--host', '127.0.0.1', '--capacity', '4'], {
     cwd: root,

@@ -76,7 +76,7 @@ describe('worker answers', () => {
     expect(processor.publishData({ after: true })).toBe(false); // the stream ended: detached
   });
 
-  it('a start without subscribe_url is 400 and holds no slot', async () => {
+  it('a start with publish_url but without subscribe_url is 400 and holds no slot', async () => {
     h = await Harness.create(createProcessor({ video: (f) => f }));
     const urls = h.channels('n', ['publish', 'events']);
     const res = await h.post('/stream/start', { gateway_request_id: 'n', ...urls });

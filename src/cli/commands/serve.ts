@@ -80,6 +80,7 @@ are JSON lines on stderr (TRICKLE_LOG_LEVEL=debug|info|warn|error).`,
       ...(options.open ? { open: true } : {}),
       dataFormat: options['data-format'] as 'lines' | 'documents',
     });
+    server.installProcessGuard(); // an error escaping a stream ends that stream, not the worker
     const done = new Promise<void>((resolve) => server.installSignalHandlers(resolve));
     const { port: bound } = await server.listen();
     process.stdout.write(`${JSON.stringify({ listening: bound, capacity: server.capacity, processor: processor.name })}\n`);
