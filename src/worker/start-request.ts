@@ -2,7 +2,7 @@
 import { ParamsValidationError, validateParams } from '../params';
 import type { StartRequest } from '../stream/stream-handle';
 
-/** Why a gateway start with `publish_url` but without `subscribe_url` is refused (nothing could ever be published). */
+/** Why a gateway start without `subscribe_url` is refused: the input channel is the stream (pytrickle requires it too). */
 export const SUBSCRIBE_URL_REQUIRED = 'subscribe_url is required: the trickle channel this worker reads the input video from (e.g. http://gateway:3389/ai/trickle/<stream>)';
 
 /** Validates a start body (pydantic model of pytrickle: required `gateway_request_id`, extras ignored). */

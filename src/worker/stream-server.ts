@@ -638,9 +638,8 @@ export class StreamServer {
       // The wait above may have let a shutdown in: the checks below run after it, in one section.
       if (this.state.shuttingDown) return this.startError(503, 'Server is shutting down');
     }
-    // An output without an input can never produce anything: refused rather than holding a slot.
-    // (A stream of side channels only, without publish_url, stays allowed.)
-    if (start.publish_url !== undefined && start.subscribe_url === undefined) {
+    // A stream without an input channel can never produce anything: refused rather than holding a slot.
+    if (start.subscribe_url === undefined) {
       this.countRejected('invalid');
       return this.startError(400, `Error starting stream: ${SUBSCRIBE_URL_REQUIRED}`);
     }

@@ -71,8 +71,10 @@ export class Harness {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
+  /** Starts stream `id` with its input channel and the channels in `which` (default: all five). */
   async start(id: string, params: Record<string, unknown> = {}, which?: Parameters<Harness['channels']>[1]) {
-    const urls = this.channels(id, which);
+    // A start always names its input channel (subscribe_url is required).
+    const urls = this.channels(id, which && !which.includes('subscribe') ? ['subscribe', ...which] : which);
     return this.post('/stream/start', { gateway_request_id: id, ...urls, params });
   }
 

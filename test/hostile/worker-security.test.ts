@@ -74,7 +74,8 @@ describe('secure defaults of the worker', () => {
     });
     await new Promise<void>((resolve) => orch.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => orch.close(() => resolve())));
-    withEnv({ ORCH_URL: `http://127.0.0.1:${(orch.address() as { port: number }).port}`, ORCH_SECRET: 'secret', TRICKLE_AUTH_TOKEN: '' });
+    const orchUrl = `http://127.0.0.1:${(orch.address() as { port: number }).port}`;
+    withEnv({ ORCH_URL: orchUrl, ORCH_SECRET: 'secret', TRICKLE_AUTH_TOKEN: '' });
     const server = new StreamServer({ processor: createProcessor({}), port: 0, host: '127.0.0.1', logger: logLines().logger });
     cleanups.push(() => server.shutdown());
     expect(new StreamServer({ processor: createProcessor({}), logger: logLines().logger }).host).toBe('0.0.0.0');
@@ -90,7 +91,8 @@ describe('secure defaults of the worker', () => {
     for (const path of ['/stream/status', '/metrics', '/version', '/hardware/info']) expect((await call(path)).status).toBe(401);
     expect((await call('/stream/stop', undefined, 'POST', '{}')).status).toBe(401);
     expect((await call('/stream/start', 'Bearer wrong', 'POST', '{"gateway_request_id":"x"}')).status).toBe(401);
-    const ok = await call('/stream/start', `Bearer ${token}`, 'POST', '{"gateway_request_id":"x"}');
+    // (its input channel is on the registered orchestrator's origin, which the egress rule admits)
+    const ok = await call('/stream/start', `Bearer ${token}`, 'POST', JSON.stringify({ gateway_request_id: 'x', subscribe_url: `${orchUrl}/x` }));
     expect(ok.status).toBe(200);
     // Open mode generates nothing (pytrickle behaviour), even when registering.
     const open = new StreamServer({ processor: createProcessor({}), open: true, logger: logLines().logger });
@@ -101,8 +103,9 @@ describe('secure defaults of the worker', () => {
     const target = await elsewhere();
     const h = await Harness.create(createProcessor({}));
     cleanups.push(() => h.close());
+    h.trickle.createChannel('x-in', 'video/MP2T');
     for (const key of ['subscribe_url', 'publish_url', 'control_url', 'events_url', 'data_url']) {
-      const r = await h.post('/stream/start', { gateway_request_id: `x-${key}`, [key]: `${target.origin}/victim` });
+      const r = await h.post('/stream/start', { gateway_request_id: `x-${key}`, subscribe_url: `${h.trickleUrl}/x-in`, [key]: `${target.origin}/victim` });
       expect(r.status).toBe(403);
       expect(r.body['message']).toBe(
         `Error starting stream: ${key} points at ${target.origin}, which is neither the address this request came from nor an allowed channel origin`,
@@ -112,8 +115,9 @@ describe('secure defaults of the worker', () => {
     expect(h.server.streams()).toHaveLength(0);
     // The orchestrator's own trickle server (the request's own address, by name or by number) is fine.
     const named = h.trickleUrl.replace('127.0.0.1', 'localhost');
+    h.trickle.createChannel('y', 'video/MP2T');
     h.trickle.createChannel('y-events', 'application/json');
-    expect((await h.post('/stream/start', { gateway_request_id: 'y', events_url: `${named}/y-events` })).status).toBe(200);
+    expect((await h.post('/stream/start', { gateway_request_id: 'y', subscribe_url: `${named}/y`, events_url: `${named}/y-events` })).status).toBe(200);
     const metrics = await (await fetch(`${h.server.url}/metrics`)).text();
     expect(metrics).toContain('trickle_rt_stream_starts_rejected_total{reason="channel_url"} 5');
   });
@@ -122,10 +126,12 @@ describe('secure defaults of the worker', () => {
     const target = await elsewhere();
     const allowed = await Harness.create(createProcessor({}), { allowedChannelOrigins: [target.origin], capacity: 4 });
     cleanups.push(() => allowed.close());
-    expect((await allowed.post('/stream/start', { gateway_request_id: 'a', control_url: `${target.origin}/c` })).status).toBe(200);
+    allowed.trickle.createChannel('a', 'video/MP2T');
+    expect((await allowed.post('/stream/start', { gateway_request_id: 'a', subscribe_url: `${allowed.trickleUrl}/a`, control_url: `${target.origin}/c` })).status).toBe(200);
     const open = await Harness.create(createProcessor({}), { open: true, capacity: 4 });
     cleanups.push(() => open.close());
-    expect((await open.post('/stream/start', { gateway_request_id: 'b', control_url: `${target.origin}/c` })).status).toBe(200);
+    open.trickle.createChannel('b', 'video/MP2T');
+    expect((await open.post('/stream/start', { gateway_request_id: 'b', subscribe_url: `${open.trickleUrl}/b`, control_url: `${target.origin}/c` })).status).toBe(200);
     expect(() => new StreamServer({ processor: createProcessor({}), allowedChannelOrigins: ['ftp://x'] })).toThrow(/allowed channel origin/);
   });
 });
