@@ -59,6 +59,17 @@ export interface TrickleServerOptions {
    */
   maxRetainedBytes?: number;
   /**
+   * What `maxRetainedBytes` bounds. `'segments'`: the bytes segments hold (exact; the process RSS
+   * also carries buffers released but not yet garbage-collected and the allocator's slack).
+   * `'process'`: the growth of the process RSS since the server was created. The server samples
+   * its RSS (at most every 50 ms, while segments grow) and shrinks the segments' share of the
+   * budget by what the rest of the growth takes (garbage not yet collected, allocator slack, socket
+   * buffers), never below a quarter of the budget. Meant for a process that runs the server alone
+   * (`trickle-rt trickle-server`): in a process that does other work, that work's growth would
+   * squeeze the segments. Default `'segments'`.
+   */
+  memoryBudgetScope?: 'segments' | 'process';
+  /**
    * A reader whose socket accepts no more data for this long while the segment has bytes it has not
    * taken is cut (its response aborted), so a stalled reader never pins a segment (ms). Default 20 000.
    */
@@ -120,6 +131,7 @@ const DEFAULTS = {
   maxSubscribersPerChannel: 256,
   closedGraceMs: 10_000,
   maxRetainedBytes: 1024 * 1024 * 1024,
+  memoryBudgetScope: 'segments' as 'segments' | 'process',
   readerStallTimeoutMs: 20_000,
   bodyIdleTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
@@ -131,13 +143,22 @@ const DEFAULTS = {
   maxClientBytesPerSecond: 64 * 1024 * 1024,
 } satisfies Required<Omit<TrickleServerOptions, 'authToken'>>;
 
+/** How often (at most) a server whose budget scope is `'process'` samples its RSS, in ms. */
+const RSS_SAMPLE_INTERVAL_MS = 50;
+
 /** The limits of a server, as {@link TrickleServer.limits} reports them. */
-export type TrickleServerLimits = Required<Omit<TrickleServerOptions, 'authToken' | 'basePath' | 'autocreate' | 'changefeed'>>;
+export type TrickleServerLimits = Required<Omit<TrickleServerOptions, 'authToken' | 'basePath' | 'autocreate' | 'changefeed' | 'memoryBudgetScope'>>;
 
 /** Counters of what the server's limits did, for monitoring and tests. */
 export interface TrickleServerCounters {
-  /** Bytes held by all segments now (the quantity `maxRetainedBytes` bounds). */
+  /** Bytes held by all segments now (the quantity `maxRetainedBytes` bounds in scope `'segments'`). */
   retainedBytes: number;
+  /**
+   * Scope `'process'` only (0 otherwise): at the last RSS sample, the RSS growth since the server
+   * was created that segments do not account for; the segments' share of the budget is
+   * `maxRetainedBytes` minus this (at least a quarter of it).
+   */
+  rssOverheadBytes: number;
   /** Segments evicted early to stay within `maxRetainedBytes`. */
   segmentsEvicted: number;
   /** Readers cut: stalled past `readerStallTimeoutMs`, or holding an evicted segment over the budget. */
@@ -307,6 +328,7 @@ class SegmentReader {
   private awaitingDrain = false;
   private started = false;
   private done = false;
+  private released = false;
   private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -317,7 +339,10 @@ class SegmentReader {
     private readonly stallTimeoutMs: number,
     private readonly onDone: (cutByLimit: boolean) => void,
   ) {
-    res.on('close', () => this.finish(false));
+    res.on('close', () => {
+      this.finish(false);
+      this.releaseSegment();
+    });
     res.on('drain', () => {
       this.awaitingDrain = false;
       clearTimeout(this.stallTimer);
@@ -364,10 +389,15 @@ class SegmentReader {
    */
   private abort(byLimit: boolean): void {
     if (this.done) return;
-    this.finish(byLimit);
     const socket = this.res.socket;
-    if (byLimit || !socket) this.res.destroy();
-    else socket.end();
+    if (byLimit || !socket) {
+      // Destroyed first: its write queue is dropped with it, so the segment is released at once.
+      this.res.destroy();
+      this.finish(byLimit);
+    } else {
+      this.finish(byLimit);
+      socket.end();
+    }
   }
 
   private writeDataHeaders(): void {
@@ -394,8 +424,17 @@ class SegmentReader {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.stallTimer);
-    this.seg.readerDone(this);
     this.onDone(byLimit);
+    // The segment's chunks stay referenced by the socket's write queue until the response is
+    // flushed: the reader holds the segment (and its bytes count) until then.
+    if (this.res.writableFinished || this.res.destroyed) this.releaseSegment();
+    else this.res.once('finish', () => this.releaseSegment());
+  }
+
+  private releaseSegment(): void {
+    if (this.released) return;
+    this.released = true;
+    this.seg.readerDone(this);
   }
 }
 
@@ -412,6 +451,12 @@ class SegmentReader {
  */
 export class TrickleServer {
   private readonly options: Required<Omit<TrickleServerOptions, 'authToken'>>;
+  /** Scope `'process'`: the RSS when the server was created, the last sample, and when it was taken. */
+  private readonly rssBaseline: number;
+  private rssOverhead = 0;
+  private rssSampledAt = -Infinity;
+  /** The address of each accepted connection (reading `remoteAddress` asks the kernel each time). */
+  private readonly clientBySocket = new WeakMap<Socket, string>();
   private readonly channels = new Map<string, Channel>();
   /** Closed channels still answering GETs during `closedGraceMs`. */
   private readonly closedChannels = new Map<string, { channel: Channel; timer: NodeJS.Timeout }>();
@@ -440,7 +485,9 @@ export class TrickleServer {
     }
     if (authToken !== undefined && (typeof authToken !== 'string' || authToken === '')) throw invalidArg('authToken', 'a non-empty string', authToken);
     this.authToken = authToken === undefined ? undefined : Buffer.from(authToken);
+    if (o.memoryBudgetScope !== 'segments' && o.memoryBudgetScope !== 'process') throw invalidArg('memoryBudgetScope', "'segments' or 'process'", o.memoryBudgetScope);
     this.options = o;
+    this.rssBaseline = o.memoryBudgetScope === 'process' ? process.memoryUsage.rss() : 0;
     if (o.changefeed) this.addChannel(CHANGEFEED, 'application/json', undefined);
   }
 
@@ -453,7 +500,7 @@ export class TrickleServer {
 
   /** What the limits did so far, and the bytes held now. */
   counters(): TrickleServerCounters {
-    return { retainedBytes: this.memory.bytes, ...this.counts };
+    return { retainedBytes: this.memory.bytes, rssOverheadBytes: this.rssOverhead, ...this.counts };
   }
 
   /** The normalized base path (always ends with `/`). */
@@ -548,6 +595,7 @@ export class TrickleServer {
     );
     server.on('connection', (socket: Socket) => {
       const client = socket.remoteAddress ?? '';
+      this.clientBySocket.set(socket, client);
       const fromClient = (this.connectionsByClient.get(client) ?? 0) + 1;
       if (this.sockets.size >= o.maxConnections || fromClient > o.maxConnectionsPerClient) {
         this.counts.connectionsRefused += 1;
@@ -673,7 +721,7 @@ export class TrickleServer {
    * evicted segments are cut; last, segments still being written are cut, largest first.
    */
   private enforceBudget(writing: Segment): void {
-    const max = this.options.maxRetainedBytes;
+    const max = this.segmentBudget();
     const m = this.memory;
     if (m.bytes <= max) return;
     for (const seg of [...m.live]) {
@@ -698,6 +746,21 @@ export class TrickleServer {
   }
 
   /**
+   * The bytes segments may hold now: `maxRetainedBytes`, less (scope `'process'`) the RSS growth
+   * that segments do not account for, at least a quarter of the budget.
+   */
+  private segmentBudget(): number {
+    const max = this.options.maxRetainedBytes;
+    if (this.options.memoryBudgetScope !== 'process') return max;
+    const now = performance.now();
+    if (now - this.rssSampledAt >= RSS_SAMPLE_INTERVAL_MS) {
+      this.rssSampledAt = now;
+      this.rssOverhead = Math.max(0, process.memoryUsage.rss() - this.rssBaseline - this.memory.bytes);
+    }
+    return Math.max(Math.floor(max / 4), max - this.rssOverhead);
+  }
+
+  /**
    * Takes `bytes` from the client's upload bucket; when it runs dry, pauses `req` for as long as the
    * deficit takes to refill (the client's TCP window closes meanwhile: no work here, no buffering).
    */
@@ -712,6 +775,13 @@ export class TrickleServer {
     this.counts.uploadsThrottled += 1;
     req.pause();
     setTimeout(() => req.resume(), Math.ceil((-bucket.tokens * 1000) / rate)).unref();
+  }
+
+  /** The address a request came from (the unit of per-client fairness). */
+  private clientOf(req: IncomingMessage): string {
+    const socket = req.socket;
+    if (!socket) return '';
+    return this.clientBySocket.get(socket) ?? socket.remoteAddress ?? '';
   }
 
   /** Whether a client may create one more channel over HTTP (`maxChannelsPerClient`); counts a refusal. */
@@ -807,7 +877,7 @@ export class TrickleServer {
       return;
     }
     if (!this.channels.has(name)) {
-      const client = clientOf(req);
+      const client = this.clientOf(req);
       if (!this.clientMayCreate(client)) {
         httpError(res, 429, 'Too many channels from this client');
         return;
@@ -893,7 +963,7 @@ export class TrickleServer {
       }
       return;
     }
-    const client = clientOf(req);
+    const client = this.clientOf(req);
     const fromClient = ch.subscribersByClient.get(client) ?? 0;
     if (fromClient >= this.options.maxSubscribersPerClient) {
       this.counts.clientLimitRefusals += 1;
@@ -927,7 +997,7 @@ export class TrickleServer {
         httpError(res, 404, 'Stream not found');
         return;
       }
-      const client = clientOf(req);
+      const client = this.clientOf(req);
       if (!this.clientMayCreate(client)) {
         res.setHeader('Connection', 'close');
         httpError(res, 429, 'Too many channels from this client');
@@ -962,7 +1032,7 @@ export class TrickleServer {
     }
 
     const maxBytes = this.options.maxSegmentBytes;
-    const uploader = clientOf(req);
+    const uploader = this.clientOf(req);
     let bytes = 0;
     let replied = false;
     let interim: NodeJS.Timeout | undefined;
@@ -1091,10 +1161,6 @@ const LIMIT_KEYS = [
   'maxClientBytesPerSecond',
 ] as const;
 
-/** The address a request came from (the unit of per-client fairness). */
-function clientOf(req: IncomingMessage): string {
-  return req.socket?.remoteAddress ?? '';
-}
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -43,7 +43,9 @@ class TrickleProcess {
   }
 
   static async start(options: TrickleServerOptions): Promise<TrickleProcess> {
-    const child = fork(join(__dirname, '..', 'serve-trickle.js'), [JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // B11_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server process.
+    const execArgv = process.env['B11_SERVER_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? process.execArgv;
+    const child = fork(join(__dirname, '..', 'serve-trickle.js'), [JSON.stringify(options)], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let tail = '';
     child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-4000)));
     const port = await new Promise<number>((resolve, reject) => {
@@ -124,6 +126,7 @@ async function healthy(base: string, name: string, seconds: number, writesPerSec
 
 export async function run(params: Record<string, unknown>, opts: RunOptions): Promise<ScenarioOutcome> {
   const budget = param(params, 'budgetBytes', 256 * MiB);
+  const scope = param(params, 'memoryBudgetScope', 'process') as 'segments' | 'process';
   const seconds = param(params, 'seconds', 10);
   const p = {
     fullChannels: param(params, 'fullChannels', 8),
@@ -135,7 +138,7 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
   };
   const writesPerSecond = 30;
   const writeBytes = 4096;
-  const server = await TrickleProcess.start({ maxRetainedBytes: budget, readerStallTimeoutMs: 2000, headersTimeoutMs: 2000 });
+  const server = await TrickleProcess.start({ maxRetainedBytes: budget, memoryBudgetScope: scope, readerStallTimeoutMs: 2000, headersTimeoutMs: 2000 });
   const base = `http://127.0.0.1:${server.port}`;
   try {
     const idleRss = (await server.usage()).rssBytes;
@@ -151,7 +154,7 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
     const sampler = (async () => {
       while (sampling) {
         peakRss = Math.max(peakRss, (await server.usage()).rssBytes);
-        await sleep(200);
+        await sleep(100);
       }
     })();
     await sleep(1000); // let the attack reach its stride before measuring

@@ -39,6 +39,12 @@ otherwise.`,
     'idle-timeout-ms': { kind: 'integer', min: 0, help: 'sweep channels without a new segment for this long (default 300000, 0 = never)' },
     'max-segment-bytes': { kind: 'integer', min: 1, help: 'largest segment accepted (default 67108864)' },
     ...limitOptions,
+    'memory-budget-scope': {
+      kind: 'string',
+      valueName: 'SCOPE',
+      choices: ['segments', 'process'],
+      help: 'what --max-retained-bytes bounds: segments (their memory; the default) or process (the RSS growth of this process: segments give way to garbage and allocator slack)',
+    },
   } satisfies Record<string, OptionSpec>,
   examples: ['trickle-rt trickle-server --port 3389 --autocreate'],
   async run({ options }) {
@@ -49,8 +55,10 @@ otherwise.`,
       const value = options[flag];
       if (value !== undefined) (limits as Record<string, number>)[key] = value;
     }
+    const scope = options['memory-budget-scope'] as 'segments' | 'process' | undefined;
     const server = new TrickleServer({
       ...limits,
+      ...(scope ? { memoryBudgetScope: scope } : {}),
       basePath: options['base-path'],
       autocreate: options.autocreate,
       changefeed: options.changefeed,
