@@ -18,7 +18,10 @@ async function main(): Promise<void> {
   process.on('message', (msg: ServeTrickleRequest) => {
     if (msg.type !== 'usage') return;
     const counters: Record<string, number> = { ...server.counters(), channels: server.channelNames().length };
-    process.send?.({ type: 'usage', id: msg.id, rssBytes: process.memoryUsage.rss(), counters } satisfies ServeTrickleReply);
+    const mem = process.memoryUsage();
+    counters['heapTotalBytes'] = mem.heapTotal;
+    counters['arrayBufferBytes'] = mem.arrayBuffers;
+    process.send?.({ type: 'usage', id: msg.id, rssBytes: mem.rss, counters } satisfies ServeTrickleReply);
   });
   process.on('disconnect', () => {
     void server.close().finally(() => process.exit(0));

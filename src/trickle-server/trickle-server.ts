@@ -145,14 +145,18 @@ const DEFAULTS = {
 
 /** How often (at most) a server whose budget scope is `'process'` samples its RSS, in ms. */
 const RSS_SAMPLE_INTERVAL_MS = 50;
+/** Pooled slabs no segment took during this long are dropped (ms). */
+const POOL_TRIM_INTERVAL_MS = 10_000;
 
 /** The limits of a server, as {@link TrickleServer.limits} reports them. */
 export type TrickleServerLimits = Required<Omit<TrickleServerOptions, 'authToken' | 'basePath' | 'autocreate' | 'changefeed' | 'memoryBudgetScope'>>;
 
 /** Counters of what the server's limits did, for monitoring and tests. */
 export interface TrickleServerCounters {
-  /** Bytes held by all segments now (the quantity `maxRetainedBytes` bounds in scope `'segments'`). */
+  /** Bytes of the slabs all segments hold now (their capacity: at most 64 KiB per segment over the bytes written). */
   retainedBytes: number;
+  /** Bytes of free slabs kept for reuse (`retainedBytes + pooledBytes` stays within the budget). */
+  pooledBytes: number;
   /**
    * Scope `'process'` only (0 otherwise): at the last RSS sample, the RSS growth since the server
    * was created that segments do not account for; the segments' share of the budget is
@@ -178,29 +182,92 @@ export interface TrickleServerCounters {
 const CHANGEFEED = '_changes';
 const TEXT_PLAIN = 'text/plain; charset=utf-8';
 
+/** The first slab of a segment (most segments of a small channel fit in it). */
+const FIRST_SLAB_BYTES = 16 * 1024;
+/** Every later slab: node's HTTP parser hands body chunks of at most 64 KiB. */
+const SLAB_BYTES = 64 * 1024;
+
 /**
- * The bytes all segments of a server hold. A segment is live from its creation until it is out of
- * its channel's slot (evicted, replaced, channel gone) and no reader holds it; then its chunks are
- * dropped and its bytes stop counting.
+ * The memory all segments of a server hold. Segment bytes are copied into slabs (16 KiB, then
+ * 64 KiB) that the server owns and reuses: a released segment's slabs go back to a pool at once,
+ * without waiting for the garbage collector, and the next segment writes into them, so the memory
+ * the segments take is the same memory, not fresh allocations whose predecessors linger until a GC.
+ * A segment is live from its creation until it is out of its channel's slot (evicted, replaced,
+ * channel gone) and no reader holds it (a reader holds it until its response is flushed); then its
+ * slabs return to the pool, which keeps at most what the budget leaves free.
  */
 class SegmentMemory {
+  /** Bytes of the slabs live segments hold (their capacity: what the server really holds). */
   bytes = 0;
+  /** Bytes of the free slabs in the pool. */
+  pooledBytes = 0;
   /** Live segments in creation order (oldest first). */
   readonly live = new Set<Segment>();
+  private readonly pool = new Map<number, Buffer[]>([
+    [FIRST_SLAB_BYTES, []],
+    [SLAB_BYTES, []],
+  ]);
+  /** The fewest pooled bytes since the last trim (what the pool did not need meanwhile). */
+  private pooledLowWater = 0;
 
-  constructor(readonly onGrow: (seg: Segment) => void) {}
+  constructor(
+    readonly onGrow: (seg: Segment) => void,
+    /** The bytes segments and pool together may hold now. */
+    readonly limit: () => number,
+  ) {}
+
+  take(size: number): Buffer {
+    const slab = this.pool.get(size)?.pop();
+    if (slab) {
+      this.pooledBytes -= size;
+      this.pooledLowWater = Math.min(this.pooledLowWater, this.pooledBytes);
+    }
+    this.bytes += size;
+    return slab ?? Buffer.allocUnsafeSlow(size);
+  }
 
   releaseIfUnused(seg: Segment): void {
     if (seg.inSlot || seg.readers.size > 0 || !this.live.delete(seg)) return;
-    this.bytes -= seg.bytes;
-    seg.chunks.length = 0;
+    const slabs = seg.releaseSlabs();
+    for (const slab of slabs) this.bytes -= slab.length;
+    const room = this.limit() - this.bytes;
+    for (const slab of slabs) {
+      // Over what the budget leaves free, a slab is dropped (the garbage collector frees it).
+      if (this.pooledBytes + slab.length > room) continue;
+      this.pool.get(slab.length)?.push(slab);
+      this.pooledBytes += slab.length;
+    }
+  }
+
+  /** Drops pooled slabs until segments and pool fit `limit` (or the pool is empty). */
+  shrinkPool(limit: number): void {
+    for (const slabs of this.pool.values()) {
+      while (this.bytes + this.pooledBytes > limit && slabs.length > 0) this.pooledBytes -= (slabs.pop() as Buffer).length;
+    }
+    this.pooledLowWater = Math.min(this.pooledLowWater, this.pooledBytes);
+  }
+
+  /** Drops the pooled slabs nobody took since the last trim (called periodically), so an idle server gives its memory back. */
+  trim(): void {
+    this.shrinkPool(this.bytes + this.pooledBytes - this.pooledLowWater);
+    this.pooledLowWater = this.pooledBytes;
+  }
+
+  clear(): void {
+    for (const slabs of this.pool.values()) slabs.length = 0;
+    this.pooledBytes = 0;
   }
 }
 
-/** One segment: an append-only list of body chunks plus a one-way closed flag. */
+/** One segment: an append-only list of body chunks (views into its slabs) plus a one-way closed flag. */
 class Segment {
+  /** What readers write, in order: views of the slabs' filled parts. */
   readonly chunks: Buffer[] = [];
+  /** Bytes written (the slabs' capacity is accounted by SegmentMemory). */
   bytes = 0;
+  private readonly slabs: Buffer[] = [];
+  /** Bytes used in the last slab. */
+  private tailUsed = 0;
   closed = false;
   /**
    * The segment ended before its publisher finished it (publisher gone, body idle, size limit,
@@ -225,9 +292,20 @@ class Segment {
   append(chunk: Buffer): void {
     // A released segment (evicted, nobody reading) can never be read again: late bytes are dropped.
     if (!this.memory.live.has(this)) return;
-    this.chunks.push(chunk);
+    let tail = this.slabs[this.slabs.length - 1];
+    for (let off = 0; off < chunk.length; ) {
+      if (!tail || this.tailUsed === tail.length) {
+        tail = this.memory.take(this.slabs.length === 0 ? FIRST_SLAB_BYTES : SLAB_BYTES);
+        this.slabs.push(tail);
+        this.tailUsed = 0;
+      }
+      const n = Math.min(tail.length - this.tailUsed, chunk.length - off);
+      chunk.copy(tail, this.tailUsed, off, off + n);
+      this.chunks.push(tail.subarray(this.tailUsed, this.tailUsed + n));
+      this.tailUsed += n;
+      off += n;
+    }
     this.bytes += chunk.length;
-    this.memory.bytes += chunk.length;
     for (const reader of this.readers) reader.pump();
     this.memory.onGrow(this);
   }
@@ -238,6 +316,12 @@ class Segment {
     for (const waiter of [...this.closeWaiters]) waiter();
     this.closeWaiters.clear();
     for (const reader of [...this.readers]) reader.pump();
+  }
+
+  /** Hands its slabs back (the segment is released: nobody can read it any more). */
+  releaseSlabs(): Buffer[] {
+    this.chunks.length = 0;
+    return this.slabs.splice(0);
   }
 
   /** Ends the segment as incomplete (see `cut`). */
@@ -463,7 +547,11 @@ export class TrickleServer {
   private readonly sockets = new Set<Socket>();
   private readonly connectionsByClient = new Map<string, number>();
   private readonly channelsByClient = new Map<string, number>();
-  private readonly memory = new SegmentMemory((seg) => this.enforceBudget(seg));
+  private readonly memory = new SegmentMemory(
+    (seg) => this.enforceBudget(seg),
+    () => this.segmentBudget(),
+  );
+  private readonly poolTrimmer: NodeJS.Timeout;
   private readonly authToken: Buffer | undefined;
   private readonly counts = { segmentsEvicted: 0, readersCut: 0, segmentsCut: 0, connectionsRefused: 0, clientLimitRefusals: 0, uploadsThrottled: 0, unauthorized: 0 };
   /** Upload token buckets per client address (bytes available, refilled at `maxClientBytesPerSecond`). */
@@ -489,6 +577,8 @@ export class TrickleServer {
     this.options = o;
     this.rssBaseline = o.memoryBudgetScope === 'process' ? process.memoryUsage.rss() : 0;
     if (o.changefeed) this.addChannel(CHANGEFEED, 'application/json', undefined);
+    this.poolTrimmer = setInterval(() => this.memory.trim(), POOL_TRIM_INTERVAL_MS);
+    this.poolTrimmer.unref();
   }
 
   /** The limits in force (defaults filled in). */
@@ -500,7 +590,7 @@ export class TrickleServer {
 
   /** What the limits did so far, and the bytes held now. */
   counters(): TrickleServerCounters {
-    return { retainedBytes: this.memory.bytes, rssOverheadBytes: this.rssOverhead, ...this.counts };
+    return { retainedBytes: this.memory.bytes, pooledBytes: this.memory.pooledBytes, rssOverheadBytes: this.rssOverhead, ...this.counts };
   }
 
   /** The normalized base path (always ends with `/`). */
@@ -642,6 +732,7 @@ export class TrickleServer {
   async close(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.poolTrimmer);
     for (const ch of [...this.channels.values()]) this.closeChannel(ch, false);
     for (const { channel, timer } of this.closedChannels.values()) {
       clearTimeout(timer);
@@ -723,6 +814,7 @@ export class TrickleServer {
   private enforceBudget(writing: Segment): void {
     const max = this.segmentBudget();
     const m = this.memory;
+    if (m.bytes + m.pooledBytes > max) m.shrinkPool(max);
     if (m.bytes <= max) return;
     for (const seg of [...m.live]) {
       if (m.bytes <= max) return;
@@ -755,7 +847,7 @@ export class TrickleServer {
     const now = performance.now();
     if (now - this.rssSampledAt >= RSS_SAMPLE_INTERVAL_MS) {
       this.rssSampledAt = now;
-      this.rssOverhead = Math.max(0, process.memoryUsage.rss() - this.rssBaseline - this.memory.bytes);
+      this.rssOverhead = Math.max(0, process.memoryUsage.rss() - this.rssBaseline - this.memory.bytes - this.memory.pooledBytes);
     }
     return Math.max(Math.floor(max / 4), max - this.rssOverhead);
   }

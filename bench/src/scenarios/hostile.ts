@@ -150,10 +150,16 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
     const attacker = fork(join(__dirname, '..', 'attack.js'), [JSON.stringify({ port: server.port, ...p })], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const attackerExited = new Promise<void>((resolve) => attacker.once('exit', () => resolve()));
     let peakRss = 0;
+    /** The server's counters and memory breakdown at its RSS peak. */
+    let atPeak: Record<string, number> = {};
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        peakRss = Math.max(peakRss, (await server.usage()).rssBytes);
+        const u = await server.usage();
+        if (u.rssBytes > peakRss) {
+          peakRss = u.rssBytes;
+          atPeak = u.counters;
+        }
         await sleep(100);
       }
     })();
@@ -193,6 +199,9 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
             healthyWritesAlone: `${alone.latencies.length}/${alone.written}`,
             healthyWritesAttacked: `${attacked.latencies.length}/${attacked.written}`,
             ...counters,
+            ...Object.fromEntries(
+              ['retainedBytes', 'pooledBytes', 'rssOverheadBytes', 'heapTotalBytes', 'arrayBufferBytes'].map((k) => [`atPeakMiB.${k}`, Math.round((atPeak[k] ?? 0) / MiB)]),
+            ),
           },
         },
       ],
