@@ -171,6 +171,55 @@ describe('hostile clients against the trickle server', () => {
     expect(server.counters().segmentsCut).toBe(1);
   });
 
+  it('segment memory is pooled slabs reused across segments: every reader gets its own segment\'s bytes, the pool stays within the budget', async () => {
+    const budget = 768 * 1024;
+    const { server, base } = await serve({ maxRetainedBytes: budget, closedGraceMs: 0 });
+    const bodies: Buffer[] = [];
+    for (let seq = 0; seq < 24; seq++) {
+      const body = randomBytes(200 * 1024 + seq * 1000);
+      bodies.push(body);
+      // A reader waiting on the segment before it is written, and one on the previous segment
+      // (retained, or evicted by the budget: 470 then), both read while the next one is written.
+      const waiting = fetch(`${base}/ch/${seq}`).then(async (r) => ({ status: r.status, bytes: Buffer.from(await r.arrayBuffer()) }));
+      const previous = seq > 0 ? fetch(`${base}/ch/${seq - 1}`).then(async (r) => ({ status: r.status, bytes: Buffer.from(await r.arrayBuffer()) })) : undefined;
+      const posted = await fetch(`${base}/ch/${seq}`, { method: 'POST', body });
+      await posted.arrayBuffer();
+      expect(posted.status).toBe(200);
+      const got = await waiting;
+      expect(got.status).toBe(200);
+      expect(sha(got.bytes)).toBe(sha(body));
+      const prev = await previous;
+      if (prev && prev.status === 200) expect(sha(prev.bytes)).toBe(sha(bodies[seq - 1] as Buffer));
+      const c = server.counters();
+      expect(c.retainedBytes + c.pooledBytes).toBeLessThanOrEqual(budget);
+    }
+    expect(server.counters().segmentsEvicted).toBeGreaterThan(0);
+    // A released segment hands its slabs to the pool at once (no garbage collection needed).
+    const { retainedBytes: held, pooledBytes: pooledBefore } = server.counters();
+    expect(held).toBeGreaterThan(0);
+    server.deleteChannel('ch');
+    await expect.poll(() => server.counters().retainedBytes).toBe(0);
+    expect(server.counters().pooledBytes).toBe(pooledBefore + held);
+  });
+
+  it("memoryBudgetScope 'process': the budget also absorbs the RSS growth segments do not account for; publishers are never held", async () => {
+    expect(() => new TrickleServer({ memoryBudgetScope: 'heap' as 'process' })).toThrow(/memoryBudgetScope/);
+    const budget = 8 * 1024 * 1024;
+    const { server, base } = await serve({ maxRetainedBytes: budget, memoryBudgetScope: 'process' });
+    const segment = randomBytes(1024 * 1024);
+    for (let seq = 0; seq < 20; seq++) {
+      const r = await fetch(`${base}/ch/${seq}`, { method: 'POST', body: segment });
+      await r.arrayBuffer();
+      expect(r.status).toBe(200);
+      const c = server.counters();
+      expect(c.rssOverheadBytes).toBeGreaterThanOrEqual(0);
+      // Segments keep at least a quarter of the budget, and never more than what the RSS growth leaves them.
+      expect(c.retainedBytes + c.pooledBytes).toBeLessThanOrEqual(Math.max(budget / 4, budget - c.rssOverheadBytes) + 64 * 1024);
+    }
+    const r = await fetch(`${base}/ch/19`);
+    expect(sha(Buffer.from(await r.arrayBuffer()))).toBe(sha(segment));
+  });
+
   it('slow headers: connections that never finish their request head are closed after headersTimeoutMs', async () => {
     const { port } = await serve({ headersTimeoutMs: 400 });
     const sockets: Socket[] = [];
