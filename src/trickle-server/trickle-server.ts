@@ -3,9 +3,10 @@
  * (trickle/trickle_server.go at 176aa415). Deliberate deviations (400 instead of Go's panics, the
  * limits, closing a segment whose publisher aborted mid-body, ...) are listed in docs/protocol.md.
  *
- * Threading: JS thread only. Memory: every channel retains at most 5 segments; a segment is a list of
- * the request body's own Buffers (no copies), shared by all of its readers. A slow reader is paced
- * by its socket's backpressure (it never makes the server buffer more than the segment itself).
+ * Threading: JS thread only. Memory: every channel retains at most 5 segments; a segment's bytes are
+ * copied once into slabs the server pools and reuses (SegmentMemory), shared by all of its readers.
+ * A slow reader is paced by its socket's backpressure (it never makes the server buffer more than
+ * the segment itself), and holds its segment until its response is flushed.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';

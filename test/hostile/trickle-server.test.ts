@@ -377,6 +377,7 @@ describe('hostile clients against the trickle server', () => {
     const child = spawn(process.execPath, [
       resolve(__dirname, '..', '..', 'bin/trickle-rt.js'), 'trickle-server', '--port', '0', '--channel', 'ch',
       '--auth-token', 'tok', '--max-subscribers-per-client', '1', '--max-retained-bytes', '1048576', '--headers-timeout-ms', '300',
+      '--memory-budget-scope', 'process',
     ]);
     cleanups.push(() => child.kill('SIGKILL'));
     let stderr = '';
@@ -407,6 +408,16 @@ describe('hostile clients against the trickle server', () => {
     slow.write('GET /ch/0 HTTP/1.1\r\n');
     await closed(slow);
     expect(() => new TrickleServer({ maxClientBytesPerSecond: 1.5 })).toThrow(/maxClientBytesPerSecond/);
+  });
+
+  it('trickle-rt trickle-server refuses an unknown --memory-budget-scope', async () => {
+    const child = spawn(process.execPath, [resolve(__dirname, '..', '..', 'bin/trickle-rt.js'), 'trickle-server', '--port', '0', '--memory-budget-scope', 'heap']);
+    cleanups.push(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--memory-budget-scope must be segments or process/);
   });
 
   it('rejects limits that are not positive integers', () => {
