@@ -146,7 +146,15 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
   };
   const writesPerSecond = 30;
   const writeBytes = 4096;
-  const server = await TrickleProcess.start({ maxRetainedBytes: budget, memoryBudgetScope: scope, readerStallTimeoutMs: 2000, headersTimeoutMs: 2000 });
+  /** The server's per-client upload limit (its default when not given). */
+  const clientBytesPerSecond = param<number | undefined>(params, 'maxClientBytesPerSecond', undefined);
+  const server = await TrickleProcess.start({
+    maxRetainedBytes: budget,
+    memoryBudgetScope: scope,
+    readerStallTimeoutMs: 2000,
+    headersTimeoutMs: 2000,
+    ...(clientBytesPerSecond !== undefined ? { maxClientBytesPerSecond: clientBytesPerSecond } : {}),
+  });
   const base = `http://127.0.0.1:${server.port}`;
   try {
     const idleRss = (await server.usage()).rssBytes;
@@ -185,7 +193,7 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
     return {
       cases: [
         {
-          case: `budget ${budget / MiB} MiB (${scope}); ${p.fullChannels} full channels of ${p.segmentBytes / MiB} MiB segments, ${p.stalledReaders} stalled readers, ${p.slowHeaders} slow headers, ${p.idleGets} idle GETs`,
+          case: `budget ${budget / MiB} MiB (${scope})${clientBytesPerSecond !== undefined ? `, upload limit ${clientBytesPerSecond / MiB} MiB/s per client` : ''}; ${p.fullChannels} full channels of ${p.segmentBytes / MiB} MiB segments, ${p.stalledReaders} stalled readers, ${p.slowHeaders} slow headers, ${p.idleGets} idle GETs`,
           figures: [
             makeFigure({
               metric: 'trickle server RSS growth under attack (peak − idle)',
