@@ -417,7 +417,7 @@ describe('hostile clients against the trickle server', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
     expect(code).toBe(2);
-    expect(stderr).toMatch(/--memory-budget-scope must be segments or process/);
+    expect(stderr).toMatch(/--memory-budget-scope must be one of segments, process/);
   });
 
   it('rejects limits that are not positive integers', () => {
