@@ -254,6 +254,7 @@ class SegmentMemory {
     this.pooledLowWater = this.pooledBytes;
   }
 
+  /** Drops the pool (the server is closed). */
   clear(): void {
     for (const slabs of this.pool.values()) slabs.length = 0;
     this.pooledBytes = 0;
@@ -747,6 +748,7 @@ export class TrickleServer {
     await new Promise<void>((resolve) => setImmediate(resolve));
     for (const socket of this.sockets) socket.destroy();
     await closed;
+    this.memory.clear();
   }
 
   // ---------------------------------------------------------------- channel bookkeeping
