@@ -62,6 +62,8 @@ class DecoderWrap : public PipelineWrap<DecoderWrap, StreamDecoder, DecoderEvent
     opts.audio_frames = BoolOption(o, "audioFrames", true);
     opts.audio_packets = BoolOption(o, "audioPackets", false);
     opts.threads = IntOption(o, "threads", 0);
+    opts.max_backlog_ms = NumberOption(o, "maxBacklogMs", 0);
+    if (!(opts.max_backlog_ms >= 0)) ThrowTypeError(env, "maxBacklogMs must be >= 0");
     opts.format = StringOption(o, "format", opts.format);
     const int max_queue = IntOption(o, "maxQueue", 4);
     if (opts.pool_size < 1 || max_queue < 1) ThrowTypeError(env, "poolSize and maxQueue must be >= 1");
@@ -128,6 +130,9 @@ class DecoderWrap : public PipelineWrap<DecoderWrap, StreamDecoder, DecoderEvent
     o.Set("decodeErrors", static_cast<double>(s.decode_errors));
     o.Set("droppedFrames", static_cast<double>(s.dropped_frames));
     o.Set("demuxErrors", static_cast<double>(s.demux_errors));
+    o.Set("backlogSkippedFrames", static_cast<double>(s.backlog_skipped_frames));
+    o.Set("backlogSkips", static_cast<double>(s.backlog_skips));
+    o.Set("threads", s.decoder_threads);
     o.Set("resets", static_cast<double>(s.resets));
     o.Set("resolutionChanges", static_cast<double>(s.resolution_changes));
     // How the live MPEG-TS path completed its PES (null when libavformat reads the input).

@@ -9,7 +9,7 @@ bool ByteQueue::Push(const uint8_t* data, size_t size) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ended_ || cancelled_) return true;
   if (size > 0) {
-    chunks_.emplace_back(data, data + size);
+    chunks_.push_back(Chunk{std::vector<uint8_t>(data, data + size), Clock::now()});
     buffered_ += size;
     total_pushed_ += size;
     cv_.notify_all();
@@ -36,32 +36,50 @@ void ByteQueue::Cancel() {
   cv_.notify_all();
 }
 
-ByteQueue::ReadStatus ByteQueue::Read(uint8_t* out, size_t size, size_t* n) {
+ByteQueue::ReadStatus ByteQueue::TakeLocked(uint8_t* out, size_t size, size_t* n, Clock::time_point* pushed_at,
+                                            bool* notify_writable) {
+  if (cancelled_) return ReadStatus::kCancelled;
+  if (buffered_ == 0) return ended_ ? ReadStatus::kEnd : ReadStatus::kEmpty;
+  while (*n < size && !chunks_.empty()) {
+    Chunk& front = chunks_.front();
+    const size_t take = std::min(size - *n, front.bytes.size() - head_offset_);
+    std::memcpy(out + *n, front.bytes.data() + head_offset_, take);
+    *n += take;
+    head_offset_ += take;
+    if (pushed_at) *pushed_at = front.pushed_at;
+    if (head_offset_ == front.bytes.size()) {
+      chunks_.pop_front();
+      head_offset_ = 0;
+    }
+  }
+  buffered_ -= *n;
+  if (producer_waiting_ && buffered_ <= capacity_ / 2) {
+    producer_waiting_ = false;
+    *notify_writable = true;
+  }
+  return ReadStatus::kData;
+}
+
+ByteQueue::ReadStatus ByteQueue::Read(uint8_t* out, size_t size, size_t* n, Clock::time_point* pushed_at) {
   *n = 0;
   bool notify_writable = false;
   ReadStatus status;
   {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return cancelled_ || ended_ || buffered_ > 0; });
-    if (cancelled_) return ReadStatus::kCancelled;
-    if (buffered_ == 0) return ReadStatus::kEnd;
-    while (*n < size && !chunks_.empty()) {
-      std::vector<uint8_t>& front = chunks_.front();
-      const size_t take = std::min(size - *n, front.size() - head_offset_);
-      std::memcpy(out + *n, front.data() + head_offset_, take);
-      *n += take;
-      head_offset_ += take;
-      if (head_offset_ == front.size()) {
-        chunks_.pop_front();
-        head_offset_ = 0;
-      }
-    }
-    buffered_ -= *n;
-    if (producer_waiting_ && buffered_ <= capacity_ / 2) {
-      producer_waiting_ = false;
-      notify_writable = true;
-    }
-    status = ReadStatus::kData;
+    status = TakeLocked(out, size, n, pushed_at, &notify_writable);
+  }
+  if (notify_writable && on_writable_) on_writable_();
+  return status;
+}
+
+ByteQueue::ReadStatus ByteQueue::TryRead(uint8_t* out, size_t size, size_t* n, Clock::time_point* pushed_at) {
+  *n = 0;
+  bool notify_writable = false;
+  ReadStatus status;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status = TakeLocked(out, size, n, pushed_at, &notify_writable);
   }
   if (notify_writable && on_writable_) on_writable_();
   return status;

@@ -5,9 +5,12 @@
 // whether the queue is still below its capacity. When it returns false the producer must wait for
 // the `on_writable` callback (fired once, from the consumer thread, when the queue drains below half
 // its capacity) before pushing again: that is the backpressure. So memory is bounded by capacity plus
-// one chunk. Read() blocks the consumer until bytes, end of input or cancellation arrive.
+// one chunk. Read() blocks the consumer until bytes, end of input or cancellation arrive; TryRead()
+// takes only what is already there. Each chunk keeps the time it was pushed, so the consumer knows
+// how long the bytes it reads waited (the input backlog's age).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +23,8 @@ namespace trickle {
 
 class ByteQueue {
  public:
-  enum class ReadStatus { kData, kEnd, kCancelled };
+  enum class ReadStatus { kData, kEnd, kCancelled, kEmpty /* TryRead only: nothing there yet */ };
+  using Clock = std::chrono::steady_clock;
 
   explicit ByteQueue(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
   ByteQueue(const ByteQueue&) = delete;
@@ -37,7 +41,10 @@ class ByteQueue {
   void Cancel();
 
   // Consumer side: copies up to `size` bytes into `out`. Blocks while the queue is empty and open.
-  ReadStatus Read(uint8_t* out, size_t size, size_t* n);
+  // `pushed_at` (optional): when the last chunk read from was pushed.
+  ReadStatus Read(uint8_t* out, size_t size, size_t* n, Clock::time_point* pushed_at = nullptr);
+  // Like Read() but never waits: kEmpty when the queue is empty and open.
+  ReadStatus TryRead(uint8_t* out, size_t size, size_t* n, Clock::time_point* pushed_at = nullptr);
 
   size_t buffered() const;
   uint64_t total_pushed() const;
@@ -47,7 +54,12 @@ class ByteQueue {
   const size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::vector<uint8_t>> chunks_;
+  struct Chunk {
+    std::vector<uint8_t> bytes;
+    Clock::time_point pushed_at;
+  };
+  ReadStatus TakeLocked(uint8_t* out, size_t size, size_t* n, Clock::time_point* pushed_at, bool* notify_writable);
+  std::deque<Chunk> chunks_;
   size_t head_offset_ = 0;  // bytes of chunks_.front() already read
   size_t buffered_ = 0;
   uint64_t total_pushed_ = 0;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <vector>
 
 extern "C" {
@@ -30,6 +31,8 @@ int64_t BestPts(const AVFrame* f) {
 
 // Live NVDEC decoders per device, for 'auto' placement across GPUs (common/gpu_policy.h).
 constexpr int kMaxTrackedDevices = 64;
+// StreamDecoders alive in the process (DefaultDecoderThreads).
+std::atomic<int> g_live_decoders{0};
 std::atomic<int> g_live_nvdec[kMaxTrackedDevices];
 
 // What the decoder's device choice depends on, for device `index` (common/gpu_policy.h).
@@ -57,6 +60,12 @@ bool IsKeyFrame(const AVFrame* f) {
 }
 
 }  // namespace
+
+int DefaultDecoderThreads() {
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int live = std::max(1, g_live_decoders.load());
+  return std::max(1, std::min(4, cores / live));
+}
 
 // Everything that lives on the decode thread.
 struct StreamDecoder::Impl {
@@ -135,6 +144,7 @@ struct StreamDecoder::Impl {
       case ByteQueue::ReadStatus::kData: return static_cast<int>(n);
       case ByteQueue::ReadStatus::kEnd: return AVERROR_EOF;
       case ByteQueue::ReadStatus::kCancelled: return AVERROR_EXIT;
+      case ByteQueue::ReadStatus::kEmpty: return AVERROR(EAGAIN);  // Read() waits: not returned
     }
     return AVERROR_EXIT;
   }
@@ -325,8 +335,9 @@ struct StreamDecoder::Impl {
     // cannot afford. Throughput across streams comes from one decoder thread per stream; slice
     // threads still help zerolatency (sliced) input. Set with NVDEC too: when FFmpeg falls back to
     // software for a stream NVDEC cannot take, that decode is threaded like any other.
-    ctx->thread_count = self->options_.threads > 0 ? self->options_.threads
-                                                   : std::min(4, std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+    // Without a caller's count, as many as the cores not already taken by other live decoders: at
+    // many streams per core, extra threads only add wake-ups and hand-offs.
+    ctx->thread_count = self->options_.threads > 0 ? self->options_.threads : DefaultDecoderThreads();
     ctx->thread_type = FF_THREAD_SLICE;
     int ret = avcodec_open2(ctx.get(), codec, nullptr);
     ThrowIfAvError(ret, "ERR_DECODE", "avcodec_open2");
@@ -334,6 +345,7 @@ struct StreamDecoder::Impl {
     video_time_base = time_base;
     video_codec_id = codec_id;
     UpdateStats([&](StreamDecoderStats& s) {
+      s.decoder_threads = video_ctx->thread_count;
       s.video_codec = avcodec_get_name(video_codec_id);
       s.hardware = hw_device != nullptr;
     });
@@ -567,7 +579,11 @@ struct StreamDecoder::Impl {
   struct TsListener : TsDemuxerListener {
     explicit TsListener(Impl* i) : impl(i) {}
     Impl* impl;
-    void OnProgram(const std::vector<TsStream>& streams) override { impl->TsProgram(streams); }
+    void OnProgram(const std::vector<TsStream>& streams) override {
+      // What was queued under the previous program is decoded first, by the decoders it was for.
+      if (!impl->stop_requested && !impl->ProcessAllPending()) impl->stop_requested = true;
+      impl->TsProgram(streams);
+    }
     bool OnPes(TsPes& pes) override { return impl->OnTsPes(pes); }
   };
   bool ts_probing = true;      // still deciding between this path and libavformat
@@ -678,20 +694,115 @@ struct StreamDecoder::Impl {
     return false;
   }
 
+  // ---- The input backlog (live MPEG-TS path) ----
+  // Complete PES wait here, in input order, between the demuxer and the decoders: the decode thread
+  // takes in every byte already pushed (demuxing is cheap) before decoding the next access unit, so
+  // it sees how long the oldest one has waited and what is queued behind it (keyframes).
+  struct PendingPes {
+    TsPes pes;
+    bool video = false;
+    bool key = false;  // video: a keyframe (IDR / IRAP), decodable without what came before
+    ByteQueue::Clock::time_point arrived;  // when its last bytes were pushed
+  };
+  std::deque<PendingPes> pending;
+  size_t pending_bytes = 0;
+  ByteQueue::Clock::time_point feed_arrived;  // push time of the bytes being fed to the demuxer
+  bool skip_to_key = false;    // the backlog bound skipped video: the next keyframe resumes decoding
+  bool stop_requested = false; // a sink asked to stop while the demuxer was running
+
   bool OnTsPes(TsPes& pes) {
     if (ts_probing && ts_fallback) return false;
-    if (pes.pid == ts_video_pid && video_ctx) return TsVideo(pes);
-    if (pes.pid == ts_audio_pid && audio_parser) return TsAudio(pes);
+    if (stop_requested) return false;
+    const bool video = pes.pid == ts_video_pid && video_ctx;
+    const bool audio = pes.pid == ts_audio_pid && audio_parser;
+    if (!video && !audio) return true;
+    PendingPes p;
+    p.video = video;
+    p.key = video && (pes.random_access || KeyAccessUnit(video_codec_id, pes.data.data(), pes.data.size()));
+    p.arrived = feed_arrived;
+    pending_bytes += pes.data.size();
+    p.pes = std::move(pes);
+    pending.push_back(std::move(p));
     return true;
   }
 
-  bool TsVideo(TsPes& pes) {
+  // Decodes the next queued PES, after applying the backlog bound. Returns false to stop.
+  bool ProcessPending() {
+    ApplyBacklogBound();
+    if (pending.empty()) return true;
+    PendingPes p = std::move(pending.front());
+    pending.pop_front();
+    pending_bytes -= p.pes.data.size();
+    if (p.video) {
+      if (!video_ctx || p.pes.pid != ts_video_pid) return true;
+      if (skip_to_key) {
+        if (!p.key) {
+          UpdateStats([](StreamDecoderStats& s) { ++s.backlog_skipped_frames; });
+          return true;
+        }
+        skip_to_key = false;
+      }
+      return TsVideo(p.pes, p.key);
+    }
+    if (!audio_parser || p.pes.pid != ts_audio_pid) return true;
+    return TsAudio(p.pes);
+  }
+
+  bool ProcessAllPending() {
+    while (!pending.empty()) {
+      if (!ProcessPending()) return false;
+    }
+    return true;
+  }
+
+  // When the oldest queued video access unit has waited past the bound: drops the queued video
+  // before the newest queued keyframe (or all queued video, then what follows up to the next
+  // keyframe). Nothing decoded refers to what is skipped (decoding resumes at a keyframe); frames
+  // still inside the decoder come out first. Audio stays queued, in order.
+  void ApplyBacklogBound() {
+    const double bound_ms = self->options_.max_backlog_ms;
+    if (bound_ms <= 0 || pending.empty()) return;
+    auto first = std::find_if(pending.begin(), pending.end(), [](const PendingPes& p) { return p.video; });
+    if (first == pending.end()) return;
+    const double age_ms = std::chrono::duration<double, std::milli>(ByteQueue::Clock::now() - first->arrived).count();
+    if (age_ms <= bound_ms) return;
+    std::ptrdiff_t newest_key = -1;
+    for (std::ptrdiff_t i = static_cast<std::ptrdiff_t>(pending.size()) - 1; i >= 0; --i) {
+      const PendingPes& p = pending[static_cast<size_t>(i)];
+      if (p.video && p.key) {
+        newest_key = i;
+        break;
+      }
+    }
+    if (newest_key == first - pending.begin()) return;  // the oldest is the newest keyframe: decode on
+    int64_t skipped = 0;
+    std::deque<PendingPes> kept;
+    for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(pending.size()); ++i) {
+      PendingPes& p = pending[static_cast<size_t>(i)];
+      if (p.video && (newest_key < 0 || i < newest_key)) {
+        pending_bytes -= p.pes.data.size();
+        ++skipped;
+      } else {
+        kept.push_back(std::move(p));
+      }
+    }
+    pending.swap(kept);
+    skip_to_key = newest_key < 0;
+    // Frames decoded from here on are handed out from a keyframe on only (HEVC leading pictures
+    // that refer to skipped ones included).
+    MarkCorrupt(packet_seq + 1);
+    UpdateStats([&](StreamDecoderStats& s) {
+      s.backlog_skipped_frames += skipped;
+      ++s.backlog_skips;
+    });
+  }
+
+  bool TsVideo(TsPes& pes, bool key) {
     UniqueAVPacket pkt = MakeAVPacket();
     if (pes.data.empty() || av_new_packet(pkt.get(), static_cast<int>(pes.data.size())) < 0) return true;
     std::memcpy(pkt->data, pes.data.data(), pes.data.size());
     pkt->pts = Unwrap(pes.pts);
     pkt->dts = pes.dts == pes.pts ? pkt->pts : Unwrap(pes.dts);
-    const bool key = pes.random_access || KeyAccessUnit(video_codec_id, pes.data.data(), pes.data.size());
     if (key) pkt->flags |= AV_PKT_FLAG_KEY;
     if (pes.damaged) {
       // Lost bytes inside this frame: it is not decoded, and what follows waits for a keyframe.
@@ -850,14 +961,28 @@ struct StreamDecoder::Impl {
     TsDemuxer demux(&listener);
     std::vector<uint8_t> buf(kIoBufferSize);
     constexpr size_t kMaxProbeBytes = 4 * 1024 * 1024;  // no PMT by then: libavformat decides
+    const size_t max_pending = std::max<size_t>(self->options_.max_buffered_bytes, kIoBufferSize);
     for (;;) {
       size_t n = 0;
-      const ByteQueue::ReadStatus status = self->input_.Read(buf.data(), buf.size(), &n);
+      ByteQueue::Clock::time_point arrived{};
+      // Nothing queued: wait for bytes. Otherwise take in what is already there (up to the bound on
+      // queued PES bytes, which keeps the producer's backpressure) and decode one queued PES.
+      ByteQueue::ReadStatus status = ByteQueue::ReadStatus::kEmpty;
+      if (pending.empty()) {
+        status = self->input_.Read(buf.data(), buf.size(), &n, &arrived);
+      } else if (pending_bytes < max_pending) {
+        status = self->input_.TryRead(buf.data(), buf.size(), &n, &arrived);
+      }
       if (status == ByteQueue::ReadStatus::kCancelled) return true;
       if (status == ByteQueue::ReadStatus::kEnd) {
         if (ts_probing) return false;
         break;
       }
+      if (status == ByteQueue::ReadStatus::kEmpty) {
+        if (!ProcessPending()) { stop = true; return true; }
+        continue;
+      }
+      feed_arrived = arrived;
       if (ts_probing) {
         replay.insert(replay.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
         if (replay.size() < 3 * kTsPacketSize) continue;
@@ -869,7 +994,12 @@ struct StreamDecoder::Impl {
           stop = true;
           return true;
         }
-        if (ts_fallback || (!demux.has_program() && replay.size() > kMaxProbeBytes)) return false;
+        if (ts_fallback || (!demux.has_program() && replay.size() > kMaxProbeBytes)) {
+          // libavformat replays the input from its start: nothing queued here is handed out.
+          pending.clear();
+          pending_bytes = 0;
+          return false;
+        }
         if (demux.has_program()) {
           ts_probing = false;
           std::vector<uint8_t>().swap(replay);
@@ -881,7 +1011,7 @@ struct StreamDecoder::Impl {
       PublishTsStats(demux.stats());
     }
     if (self->cancelled_) return true;
-    if (!demux.Finish()) { stop = true; return true; }
+    if (!demux.Finish() || !ProcessAllPending()) { stop = true; return true; }
     PublishTsStats(demux.stats());
     if (video_ctx && !DecodeVideo(nullptr)) return true;
     if (!TsAudioFlush()) return true;
@@ -957,11 +1087,13 @@ StreamDecoder::StreamDecoder(const StreamDecoderOptions& options, StreamDecoderS
     }
   }
   input_.SetOnWritable([this] { sink_->OnWritable(); });
+  g_live_decoders.fetch_add(1);  // last: a constructor that throws leaves the count alone
 }
 
 StreamDecoder::~StreamDecoder() {
   Cancel();
   Join();
+  g_live_decoders.fetch_sub(1);
 }
 
 void StreamDecoder::Start() {

@@ -36,8 +36,17 @@ struct StreamDecoderOptions {
   bool audio_frames = true;    // decode audio into DecodedAudio
   bool audio_packets = false;  // hand out compressed audio packets (passthrough)
   std::string format;          // container short name ("mpegts"); empty: probe
-  int threads = 0;             // software decoder threads (0: FFmpeg's choice, capped)
+  int threads = 0;             // software decoder threads (0: from cores and live decoders, DefaultDecoderThreads)
+  // Input backlog bound (live MPEG-TS path): when the oldest video access unit not yet decoded has
+  // waited longer than this since its bytes were pushed, the queued video up to the newest queued
+  // keyframe is skipped (all of it, and what follows up to the next keyframe, when none is queued).
+  // Audio is never skipped. 0: no bound.
+  double max_backlog_ms = 0;
 };
+
+// Software decoder threads when the caller does not say: slice threads only pay while cores are
+// idle, so min(4, cores / live decoders), 1 once there are as many live decoders as cores.
+int DefaultDecoderThreads();
 
 struct StreamDecoderStats {
   uint64_t bytes_in = 0;
@@ -49,6 +58,9 @@ struct StreamDecoderStats {
   int64_t resets = 0;            // decoder re-opened (codec or stream change)
   int64_t resolution_changes = 0;
   int64_t demux_errors = 0;
+  int64_t backlog_skipped_frames = 0;  // video access units skipped undecoded (input backlog bound)
+  int64_t backlog_skips = 0;           // times the backlog bound skipped ahead
+  int decoder_threads = 0;             // threads of the video decoder as opened
   double decode_ms = 0;          // time spent in the video decoder (send+receive), not waiting
   bool hardware = false;         // NVDEC in use
   std::string video_codec;

@@ -1,6 +1,7 @@
 #include "media/video_encoder.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -61,9 +62,22 @@ const char* NvencPreset(const std::string& preset) {
 
 void VideoEncoder::SwsDeleter::operator()(SwsContext* c) const noexcept { sws_freeContext(c); }
 
-VideoEncoder::VideoEncoder(const StreamEncoderOptions& options, EncoderReport* report) : opts_(options), report_(report) {}
+namespace {
+// VideoEncoders alive in the process (DefaultEncoderThreads).
+std::atomic<int> g_live_encoders{0};
+}  // namespace
 
-VideoEncoder::~VideoEncoder() = default;
+int DefaultEncoderThreads() {
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int live = std::max(1, g_live_encoders.load());
+  return std::max(1, std::min(8, cores / live));
+}
+
+VideoEncoder::VideoEncoder(const StreamEncoderOptions& options, EncoderReport* report) : opts_(options), report_(report) {
+  g_live_encoders.fetch_add(1);
+}
+
+VideoEncoder::~VideoEncoder() { g_live_encoders.fetch_sub(1); }
 
 void VideoEncoder::Open(const VideoFrame& first) {
   if (ctx_) return;
@@ -140,8 +154,10 @@ void VideoEncoder::OpenCodec(const std::string& name, const VideoFrame& first) {
     ctx->rc_max_rate = opts_.bitrate;
     ctx->rc_buffer_size = static_cast<int>(std::min<int64_t>(opts_.bitrate, INT32_MAX));
   }
-  const int hw = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  ctx->thread_count = opts_.threads > 0 ? opts_.threads : std::min(hw, 8);
+  // Without a caller's count, the cores not taken by other live encoders: x264's sliced threads
+  // (zerolatency) split each frame across threads, which pays only while cores are idle; with as
+  // many live encoders as cores, one thread each avoids the per-slice hand-offs and wake-ups.
+  ctx->thread_count = opts_.threads > 0 ? opts_.threads : DefaultEncoderThreads();
   if (nvenc_ && cuda_frame && first.width() == width && first.height() == height) {
     // NVENC takes the decoder's CUDA frames directly (no copy): share its frames context.
     ctx->pix_fmt = AV_PIX_FMT_CUDA;

@@ -21,6 +21,9 @@ struct SwsContext;
 
 namespace trickle {
 
+// Encoder threads when the caller does not say: min(8, cores / live video encoders), at least 1.
+int DefaultEncoderThreads();
+
 class VideoEncoder {
  public:
   // Receives each packet (90 kHz); it may keep what it needs and must leave `pkt` unreferenced.

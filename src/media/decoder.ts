@@ -43,8 +43,16 @@ export interface DecoderOptions {
   video?: boolean;
   /** Container short name, e.g. `'mpegts'`; default: probed from the bytes. */
   format?: string;
-  /** Software decoder threads; default min(4, cores). */
+  /** Software decoder threads; default min(4, cores / decoders alive in the process), at least 1. */
   threads?: number;
+  /**
+   * Age bound of the input backlog, in milliseconds (default 0: none). Applies to MPEG-TS input
+   * with H.264/HEVC video (the live demuxer path). When the oldest video frame not yet decoded has
+   * waited longer than this since its bytes were pushed, the decoder skips the video it holds up to
+   * the newest keyframe among it, or, with no keyframe held, all of it and what follows up to the
+   * next keyframe. Audio is never skipped. Counted in `stats().backlogSkippedFrames`.
+   */
+  maxBacklogMs?: number;
 }
 
 /** A compressed audio packet of the input (opaque), for `Encoder.writeAudioPacket`. */
@@ -117,6 +125,10 @@ export class Decoder implements AsyncDisposable {
     const poolSize = positiveInt('poolSize', options.poolSize, 8, 1024);
     const maxBufferedBytes = positiveInt('maxBufferedBytes', options.maxBufferedBytes, 4 * 1024 * 1024, 1 << 30);
     const threads = options.threads === undefined ? 0 : positiveInt('threads', options.threads, 0, 64);
+    const maxBacklogMs = options.maxBacklogMs ?? 0;
+    if (typeof maxBacklogMs !== 'number' || !Number.isFinite(maxBacklogMs) || maxBacklogMs < 0) {
+      throw invalidArg('maxBacklogMs', 'a number of milliseconds >= 0', options.maxBacklogMs);
+    }
     const addon = native();
     this.#native = callNativeSync(
       () =>
@@ -127,6 +139,7 @@ export class Decoder implements AsyncDisposable {
             poolSize,
             maxBufferedBytes,
             threads,
+            maxBacklogMs,
             video: options.video ?? true,
             audioFrames: audio === 'frames' || audio === 'both',
             audioPackets: audio === 'packets' || audio === 'both',

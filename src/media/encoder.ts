@@ -29,7 +29,7 @@ export interface EncoderOptions {
   gopSeconds?: number;
   /** Nominal frame rate for rate control and for re-timing frames without a usable pts (default 30). */
   fps?: number;
-  /** Encoder threads (default min(cores, 8)). */
+  /** Encoder threads (default min(8, cores / encoders alive in the process), at least 1). */
   threads?: number;
   /**
    * `'passthrough'` (default): remux packets given to `writeAudioPacket` without re-encoding;

@@ -320,6 +320,8 @@ export interface NativeDecoderOptions {
   audioPackets?: boolean;
   format?: string;
   threads?: number;
+  /** Input backlog bound in ms (live MPEG-TS path); 0: none. */
+  maxBacklogMs?: number;
 }
 
 export interface NativeDecoderStats {
@@ -330,6 +332,12 @@ export interface NativeDecoderStats {
   decodeErrors: number;
   droppedFrames: number;
   demuxErrors: number;
+  /** Video access units skipped undecoded because the input backlog outgrew `maxBacklogMs`. */
+  backlogSkippedFrames: number;
+  /** Times the backlog bound skipped ahead (each skip drops one or more access units). */
+  backlogSkips: number;
+  /** Threads of the software video decoder as opened (0 before the video decoder opens). */
+  threads: number;
   resets: number;
   resolutionChanges: number;
   decodeMs: number;

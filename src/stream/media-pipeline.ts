@@ -46,7 +46,16 @@ export interface PipelineDecoder<V, A> {
   frames(options: { signal?: AbortSignal }): AsyncIterable<PipelineDecodedItem<V, A>>;
   close(): Promise<void>;
   /** `audioCodec` / `videoCodec` are non-null once the demuxer found such a stream (null: none); `frameRate` once the video's is known (0: unknown). */
-  stats(): { decodeErrors?: number; audioCodec?: string | null; videoCodec?: string | null; frameRate?: number; decodeMs?: number; videoFrames?: number };
+  stats(): {
+    decodeErrors?: number;
+    audioCodec?: string | null;
+    videoCodec?: string | null;
+    frameRate?: number;
+    decodeMs?: number;
+    videoFrames?: number;
+    /** Input frames skipped undecoded by the backlog bound (cumulative). */
+    backlogSkippedFrames?: number;
+  };
 }
 
 /** The encoder shape the pipeline relies on (src/media/encoder.ts). */
@@ -63,7 +72,11 @@ export interface PipelineEncoder<V, A> {
 
 /** How the pipeline makes decoders, encoders and resized input frames. */
 export interface MediaBackend<V extends PipelineVideoFrame, A extends ClosableFrame> {
-  createDecoder(options: { audio: 'frames' | 'packets' | 'none' }): PipelineDecoder<V, A>;
+  createDecoder(options: {
+    audio: 'frames' | 'packets' | 'none';
+    /** Input backlog bound (ms): older undecoded input is skipped up to a keyframe; 0: none. */
+    maxBacklogMs: number;
+  }): PipelineDecoder<V, A>;
   createEncoder(options: {
     width: number;
     height: number;
@@ -86,11 +99,30 @@ export interface MediaPipelineOptions {
    * frame intervals of the stream's `max_framerate`, at least 50 ms.
    */
   maxQueueAgeMs?: number;
+  /**
+   * Age bound of the input backlog in milliseconds: the bytes waiting for the decoder. When the
+   * oldest frame not yet decoded has waited longer (the decoder fell behind: CPU overload), the
+   * decoder skips ahead to the newest keyframe it holds, or drops what it holds and what follows up
+   * to the next keyframe; audio is kept. Skipped frames are counted as `framesSkipped` and reported
+   * in a `frames_dropped` event (reason `input_backlog`). 0 turns the bound off (the backlog then
+   * grows up to the decoder's byte buffer). Default: five frame intervals of the stream's
+   * `max_framerate`, at least 200 ms. Applies to MPEG-TS input with H.264/HEVC video (the live path).
+   */
+  maxInputBacklogMs?: number;
 }
 
 /** The default age bound of the frame queue: two frame intervals, at least 50 ms. */
 export function defaultQueueAgeMs(maxFramerate: number): number {
   return Math.max(50, 2000 / maxFramerate);
+}
+
+/**
+ * The default age bound of the input backlog: five frame intervals, at least 200 ms. Longer than the
+ * frame queue's: a skip costs every frame up to a keyframe, so short CPU spikes are left to the
+ * decoder to catch up on (and to the frame queue to drop single stale frames).
+ */
+export function defaultInputBacklogMs(maxFramerate: number): number {
+  return Math.max(200, 5000 / maxFramerate);
 }
 
 interface Queued<V> {
@@ -145,6 +177,10 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   private sawVideo = false;
   private readonly audioMode: 'passthrough' | 'process' | 'none';
   private framesSinceNativeStats = 0;
+  private readonly maxInputBacklogMs: number | undefined;
+  /** The decoder's skipped-frame count already reported, and when it was last read. */
+  private backlogSkipsSeen = 0;
+  private backlogCheckedAt = 0;
 
   constructor(
     private readonly c: MediaPipelineContext,
@@ -156,7 +192,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       options.queueSize ?? 2,
       (item, reason) => {
         item.frame.close();
-        if (reason === 'stale') c.framesDropped('stale');
+        if (reason === 'stale') c.framesDropped('stale', 1);
         else c.stats.add('framesDropped');
       },
       { maxAgeMs: () => options.maxQueueAgeMs ?? defaultQueueAgeMs(mediaSettings(c.params()).maxFramerate) },
@@ -165,6 +201,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       this.encoderReady = resolve;
     });
     this.audioMode = resolveAudioMode(c.processor);
+    this.maxInputBacklogMs = options.maxInputBacklogMs;
     c.signal.addEventListener('abort', () => this.allAbort.abort(), { once: true });
   }
 
@@ -181,7 +218,8 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       return this.endReason ?? { reason: 'stopped' };
     }
     const decoderAudio = this.audioMode === 'process' ? 'frames' : this.audioMode === 'passthrough' ? 'packets' : 'none';
-    this.decoder = this.backend.createDecoder({ audio: decoderAudio });
+    const maxBacklogMs = this.maxInputBacklogMs ?? defaultInputBacklogMs(mediaSettings(this.c.params()).maxFramerate);
+    this.decoder = this.backend.createDecoder({ audio: decoderAudio, maxBacklogMs });
     const output = request.publish_url ? this.outputLoop(request.publish_url) : Promise.resolve();
     const input = this.inputLoop(request.subscribe_url);
     const decode = this.decodeLoop();
@@ -280,6 +318,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     try {
       for await (const item of decoder.frames({ signal: this.allAbort.signal })) {
         this.armStallTimer();
+        this.checkBacklogSkips(false);
         if (item.type !== 'video' && !this.sawVideo && decoder.stats().videoCodec === null) {
           this.audioOnlyInput(item);
           continue;
@@ -315,6 +354,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       }
     } finally {
       stats.add('decodeErrors', decoder.stats().decodeErrors ?? 0);
+      this.checkBacklogSkips(true);
       this.queue.close();
     }
   }
@@ -330,6 +370,18 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     this.c.reportError(message);
     this.endReason = { reason: 'error', error: message };
     this.inputAbort.abort();
+  }
+
+  /** Reports the frames the decoder skipped for its input backlog bound (read at most every 200 ms, and at the end). */
+  private checkBacklogSkips(final: boolean): void {
+    const t = performance.now();
+    if (!final && t - this.backlogCheckedAt < 200) return;
+    this.backlogCheckedAt = t;
+    const skipped = this.decoder?.stats().backlogSkippedFrames ?? 0;
+    if (skipped > this.backlogSkipsSeen) {
+      this.c.framesDropped('input_backlog', skipped - this.backlogSkipsSeen);
+      this.backlogSkipsSeen = skipped;
+    }
   }
 
   private async passAudioPacket(packet: unknown): Promise<void> {

@@ -29,8 +29,8 @@ export interface NativeMediaOptions {
 
 export function nativeMediaBackend(options: NativeMediaOptions = {}): MediaBackend<VideoFrame, AudioFrame> {
   return {
-    createDecoder({ audio }) {
-      return new Decoder({ device: options.device ?? 'auto', audio, poolSize: 24 });
+    createDecoder({ audio, maxBacklogMs }) {
+      return new Decoder({ device: options.device ?? 'auto', audio, poolSize: 24, maxBacklogMs });
     },
     createEncoder({ width, height, audio, fps, bitrate }) {
       // Rate control: the stream's `bitrate`, else this backend's, else the live default for the size.

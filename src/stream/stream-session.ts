@@ -40,11 +40,16 @@ export interface MediaPipelineContext {
   /** Output dimensions, once known (reported in heartbeats). */
   setOutputSize(width: number, height: number): void;
   /**
-   * A frame dropped because it waited longer than the queue's age bound: counted in
-   * `framesStale`, and reported in a `frames_dropped` event (at most one a second, with the count).
+   * Frames dropped for latency: `'stale'`, one frame that waited longer than the queue's age bound
+   * (counted in `framesStale`); `'input_backlog'`, `count` input frames skipped undecoded because
+   * the input backlog outgrew its bound (counted in `framesSkipped`). Reported in a
+   * `frames_dropped` event (at most one a second per reason, with the count since the last).
    */
-  framesDropped(reason: 'stale'): void;
+  framesDropped(reason: FrameDropReason, count?: number): void;
 }
+
+/** Why the runtime dropped frames to keep latency bounded (the `reason` of a `frames_dropped` event). */
+export type FrameDropReason = 'stale' | 'input_backlog';
 
 /** A stream's media path (subscribe → decode → process → encode → publish). */
 export interface MediaPipeline {
@@ -108,8 +113,10 @@ export class StreamSession implements StreamHandle {
   private readonly scope: StreamScope;
   private lastError: string | null = null;
   private lastErrorAt = 0;
-  private lastDropEventAt = 0;
-  private dropsUnreported = 0;
+  private readonly drops: Record<FrameDropReason, { lastEventAt: number; unreported: number }> = {
+    stale: { lastEventAt: 0, unreported: 0 },
+    input_backlog: { lastEventAt: 0, unreported: 0 },
+  };
   private errorEventsSuppressed = 0;
   private outputSize: { width: number; height: number } | undefined;
   private lastParamsAt: number | null = null;
@@ -256,7 +263,7 @@ export class StreamSession implements StreamHandle {
           setOutputSize: (width, height) => {
             this.outputSize = { width, height };
           },
-          framesDropped: (reason) => this.reportDrop(reason),
+          framesDropped: (reason, count) => this.reportDrop(reason, count),
         });
         const end = await this.media.run();
         void this.finish(end);
@@ -268,17 +275,19 @@ export class StreamSession implements StreamHandle {
     }
   }
 
-  /** Counts a dropped frame; a `frames_dropped` event at most once a second carries the count since the last. */
-  private reportDrop(reason: 'stale'): void {
-    this.stats.add('framesStale');
-    this.dropsUnreported += 1;
+  /** Counts dropped frames; a `frames_dropped` event per reason at most once a second carries the count since the last. */
+  private reportDrop(reason: FrameDropReason, count = 1): void {
+    if (!(count > 0)) return;
+    this.stats.add(reason === 'stale' ? 'framesStale' : 'framesSkipped', count);
+    const drops = this.drops[reason];
+    drops.unreported += count;
     const t = now();
-    if (t - this.lastDropEventAt < 1000) return;
-    this.lastDropEventAt = t;
-    const count = this.dropsUnreported;
-    this.dropsUnreported = 0;
-    this.log.debug('frames dropped', { reason, count });
-    this.sendEvent({ type: 'frames_dropped', reason, count, timestamp: t }, EVENT_QUEUE);
+    if (t - drops.lastEventAt < 1000) return;
+    drops.lastEventAt = t;
+    const unreported = drops.unreported;
+    drops.unreported = 0;
+    this.log.debug('frames dropped', { reason, count: unreported });
+    this.sendEvent({ type: 'frames_dropped', reason, count: unreported, timestamp: t }, EVENT_QUEUE);
   }
 
   /** An `error` event (rate-limited to one per second; suppressed ones are counted in the next). */
@@ -349,7 +358,7 @@ export class StreamSession implements StreamHandle {
       stats: {
         frames_in: s.framesIn,
         frames_out: s.framesOut,
-        frames_dropped: s.framesDropped + s.framesStale + s.framesGated,
+        frames_dropped: s.framesDropped + s.framesStale + s.framesSkipped + s.framesGated,
         processor_errors: s.processorErrors,
         latency_ms_p50: s.latencyMs.p50,
         latency_ms_p99: s.latencyMs.p99,

@@ -61,6 +61,11 @@ export interface StreamStatsSnapshot {
   framesDropped: number;
   /** Frames dropped by that queue because they waited longer than its age bound. */
   framesStale: number;
+  /**
+   * Input video frames skipped before decoding because the input backlog (bytes waiting for the
+   * decoder) outgrew its age bound: decoding resumed at a keyframe. Not in `framesIn`.
+   */
+  framesSkipped: number;
   /** Frames the processor was called with. */
   framesProcessed: number;
   /** Frames the processor dropped by returning null. */
@@ -115,7 +120,7 @@ const STAGES: readonly StageName[] = ['queue', 'resize', 'processor', 'encoderSu
 
 export class StreamStats {
   private readonly counters: Record<StatsCounter, number> = {
-    framesIn: 0, framesGated: 0, framesDropped: 0, framesStale: 0, framesProcessed: 0, framesNulled: 0, processorErrors: 0,
+    framesIn: 0, framesGated: 0, framesDropped: 0, framesStale: 0, framesSkipped: 0, framesProcessed: 0, framesNulled: 0, processorErrors: 0,
     framesOut: 0, audioFramesIn: 0, audioFramesOut: 0, segmentsIn: 0, bytesIn: 0, segmentsOut: 0, bytesOut: 0,
     decodeErrors: 0, encodeErrors: 0, controlMessages: 0, controlErrors: 0, eventsSent: 0, eventsFailed: 0,
     dataLinesSent: 0, dataLinesDropped: 0, inputStalls: 0, processorDeadlineMisses: 0, segmentsCut: 0,

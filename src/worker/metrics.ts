@@ -52,7 +52,7 @@ export function renderMetrics(source: MetricsSource, totals: MetricsTotals): str
   family('trickle_rt_stream_starts_rejected_total', 'counter', 'Start requests rejected, by reason.');
   for (const [reason, n] of Object.entries(totals.rejected)) lines.push(`trickle_rt_stream_starts_rejected_total{reason="${esc(reason)}"} ${n}`);
 
-  const sum = (key: 'framesIn' | 'framesOut' | 'framesGated' | 'framesDropped' | 'framesStale' | 'processorErrors' | 'framesNulled' | 'bytesIn' | 'bytesOut') =>
+  const sum = (key: 'framesIn' | 'framesOut' | 'framesGated' | 'framesDropped' | 'framesStale' | 'framesSkipped' | 'processorErrors' | 'framesNulled' | 'bytesIn' | 'bytesOut') =>
     (totals.endedCounters[key] ?? 0) + streams.reduce((acc, s) => acc + s.stats.get(key), 0);
   family('trickle_rt_frames_in_total', 'counter', 'Decoded input video frames.');
   lines.push(`trickle_rt_frames_in_total ${sum('framesIn')}`);
@@ -62,6 +62,7 @@ export function renderMetrics(source: MetricsSource, totals: MetricsTotals): str
   lines.push(`trickle_rt_frames_dropped_total{reason="max_framerate"} ${sum('framesGated')}`);
   lines.push(`trickle_rt_frames_dropped_total{reason="queue"} ${sum('framesDropped')}`);
   lines.push(`trickle_rt_frames_dropped_total{reason="stale"} ${sum('framesStale')}`);
+  lines.push(`trickle_rt_frames_dropped_total{reason="input_backlog"} ${sum('framesSkipped')}`);
   lines.push(`trickle_rt_frames_dropped_total{reason="processor_error"} ${sum('processorErrors')}`);
   lines.push(`trickle_rt_frames_dropped_total{reason="processor_null"} ${sum('framesNulled')}`);
   family('trickle_rt_bytes_total', 'counter', 'Media bytes received and sent.');

@@ -106,6 +106,12 @@ export interface StreamServerOptions {
    * `max_framerate`, at least 50 ms): older frames are dropped when a newer one is queued.
    */
   maxQueueAgeMs?: number;
+  /**
+   * Age bound of each stream's input backlog, bytes waiting for the decoder (ms): older video is
+   * skipped up to a keyframe (`framesSkipped`, `frames_dropped` with reason `input_backlog`); 0: no
+   * bound. Default: five frame intervals of `max_framerate`, at least 200 ms.
+   */
+  maxInputBacklogMs?: number;
   /** Replaces the stream implementation (tests of the HTTP layer). */
   streamFactory?: StreamFactory;
   /**
@@ -221,6 +227,7 @@ export class StreamServer {
         : createMediaPipeline(nativeMediaBackend(options.media ?? {}), {
             ...(options.queueSize !== undefined ? { queueSize: options.queueSize } : {}),
             ...(options.maxQueueAgeMs !== undefined ? { maxQueueAgeMs: options.maxQueueAgeMs } : {}),
+            ...(options.maxInputBacklogMs !== undefined ? { maxInputBacklogMs: options.maxInputBacklogMs } : {}),
           });
     this.factory =
       options.streamFactory ??

@@ -30,8 +30,12 @@ let inputFrameRate = 0;
 function fakeBackend() {
   const all: FakeFrame[] = [];
   const encoders: Array<{ width: number; height: number; values: number[] }> = [];
+  const decoderOptions: Array<{ maxBacklogMs: number }> = [];
   const backend: MediaBackend<FakeFrame, FakeFrame> = {
-    createDecoder() {
+    createDecoder(options) {
+      decoderOptions.push({ maxBacklogMs: options.maxBacklogMs });
+      // A line `skip,N` stands for N input frames the decoder skipped for its backlog bound.
+      let skipped = 0;
       let buf = '';
       const items: FakeFrame[] = [];
       let ended = false;
@@ -42,6 +46,10 @@ function fakeBackend() {
           const lines = buf.split('\n');
           buf = lines.pop()!;
           for (const l of lines) {
+            if (l.startsWith('skip,')) {
+              skipped += Number(l.slice(5));
+              continue;
+            }
             const [w, h, pts] = l.split(',').map(Number);
             const f = new FakeFrame(w!, h!, pts!, pts!);
             all.push(f);
@@ -65,7 +73,7 @@ function fakeBackend() {
           }
         },
         async close() {},
-        stats: () => ({ decodeErrors: 0, frameRate: inputFrameRate }),
+        stats: () => ({ decodeErrors: 0, frameRate: inputFrameRate, backlogSkippedFrames: skipped }),
       };
     },
     createEncoder({ width, height, fps, bitrate }) {
@@ -113,7 +121,7 @@ function fakeBackend() {
       return f;
     },
   };
-  return { backend, all, encoders };
+  return { backend, all, encoders, decoderOptions };
 }
 
 const IN = 'http://t/s';
@@ -121,7 +129,14 @@ const OUT = 'http://t/s-out';
 const EV = 'http://t/s-events';
 const fast = { heartbeatMs: 1000, statusMs: 1000, inputStallMs: 5000, drainMs: 2000, retryInitialMs: 5, retryMaxMs: 20 };
 
-function run(hooks: Parameters<typeof createProcessor<FakeFrame, FakeFrame>>[0], params: StreamParams, timings = fast, queueSize = 1000, maxQueueAgeMs = 3_600_000) {
+function run(
+  hooks: Parameters<typeof createProcessor<FakeFrame, FakeFrame>>[0],
+  params: StreamParams,
+  timings = fast,
+  queueSize = 1000,
+  maxQueueAgeMs = 3_600_000,
+  maxInputBacklogMs?: number,
+) {
   const transport = new MemoryTransport();
   const fb = fakeBackend();
   const session = createStreamSession({
@@ -129,7 +144,7 @@ function run(hooks: Parameters<typeof createProcessor<FakeFrame, FakeFrame>>[0],
     processor: createProcessor(hooks),
     timings,
     transport,
-    media: createMediaPipeline(fb.backend, { queueSize, maxQueueAgeMs }),
+    media: createMediaPipeline(fb.backend, { queueSize, maxQueueAgeMs, ...(maxInputBacklogMs !== undefined ? { maxInputBacklogMs } : {}) }),
   });
   const out = () => (transport.published.get(OUT) ?? []).flatMap((b) => b.toString().split(',').map(Number));
   const eventTypes = () => (transport.json(EV) as Array<{ event: { type: string } }>).map((e) => e.event.type);
@@ -327,6 +342,33 @@ describe('media pipeline glue (fake backend)', () => {
     const drop = (transport.json(EV) as Array<{ event: { type: string; reason?: string; count?: number } }>).find((e) => e.event.type === 'frames_dropped');
     expect(drop?.event).toMatchObject({ reason: 'stale', count: 1 });
     expect(all.filter((f) => f.closes !== 1)).toEqual([]);
+  });
+
+  it('the decoder gets the input backlog bound (default from max_framerate); its skipped frames are counted and reported', async () => {
+    const a = run({}, validateParams({ max_framerate: 10 }));
+    a.session.start();
+    a.transport.push(IN, frames(2, 100));
+    a.transport.push(IN, 'skip,29\n');
+    a.transport.push(IN, frames(2, 100, 512, 512, 3000));
+    a.transport.endSubscription(IN);
+    await a.session.done;
+    expect(a.decoderOptions).toEqual([{ maxBacklogMs: 500 }]); // five frame intervals at 10 fps
+    const s = a.session.stats.snapshot();
+    expect(s).toMatchObject({ framesSkipped: 29, framesIn: 4, framesOut: 4, framesStale: 0 });
+    const drops = (a.transport.json(EV) as Array<{ event: { type: string; reason?: string; count?: number } }>).filter((e) => e.event.type === 'frames_dropped');
+    expect(drops.map((d) => d.event)).toEqual([expect.objectContaining({ reason: 'input_backlog', count: 29 })]);
+
+    const b = run({}, validateParams({ max_framerate: 60 }));
+    b.session.start();
+    b.transport.endSubscription(IN);
+    await b.session.done;
+    expect(b.decoderOptions).toEqual([{ maxBacklogMs: 200 }]); // at least 200 ms
+
+    const c = run({}, {}, fast, 1000, 3_600_000, 0);
+    c.session.start();
+    c.transport.endSubscription(IN);
+    await c.session.done;
+    expect(c.decoderOptions).toEqual([{ maxBacklogMs: 0 }]); // turned off
   });
 
   it('stop() drains what was decoded and ends the output with DELETE', async () => {
