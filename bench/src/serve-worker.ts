@@ -9,6 +9,11 @@ import { StreamServer } from 'trickle-rt';
 
 export interface ServeWorkerConfig {
   capacity: number;
+  /** StreamServer's input backlog bound (ms; 0: none); the runtime's default when absent. */
+  maxInputBacklogMs?: number;
+  /** Decoder / encoder threads per stream; the runtime's defaults when absent. */
+  decoderThreads?: number;
+  encoderThreads?: number;
 }
 
 export type ServeWorkerRequest = { type: 'usage'; id: number };
@@ -23,6 +28,10 @@ async function main(): Promise<void> {
     port: 0,
     host: '127.0.0.1',
     capacity: cfg.capacity,
+    ...(cfg.maxInputBacklogMs !== undefined ? { maxInputBacklogMs: cfg.maxInputBacklogMs } : {}),
+    ...(cfg.decoderThreads !== undefined || cfg.encoderThreads !== undefined
+      ? { media: { ...(cfg.decoderThreads !== undefined ? { decoderThreads: cfg.decoderThreads } : {}), ...(cfg.encoderThreads !== undefined ? { encoderThreads: cfg.encoderThreads } : {}) } }
+      : {}),
     register: false,
     logger: createLogger({ level: 'warn' }),
   });

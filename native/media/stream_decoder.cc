@@ -24,6 +24,9 @@ namespace trickle {
 namespace {
 
 constexpr int kIoBufferSize = 32 * 1024;
+// With no keyframe queued, the input backlog bound drops the queued video only past this many
+// times the bound (StreamDecoderOptions::max_backlog_ms).
+constexpr double kBacklogDropAllFactor = 4;
 
 int64_t BestPts(const AVFrame* f) {
   return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
@@ -756,9 +759,11 @@ struct StreamDecoder::Impl {
   }
 
   // When the oldest queued video access unit has waited past the bound: drops the queued video
-  // before the newest queued keyframe (or all queued video, then what follows up to the next
-  // keyframe). Nothing decoded refers to what is skipped (decoding resumes at a keyframe); frames
-  // still inside the decoder come out first. Audio stays queued, in order.
+  // before the newest queued keyframe. With no keyframe queued, only past kBacklogDropAllFactor
+  // times the bound: all queued video, then what follows up to the next keyframe (a whole GOP may
+  // go, so a stall the decoder would catch up on does not cost that). Nothing decoded refers to
+  // what is skipped (decoding resumes at a keyframe); frames still inside the decoder come out
+  // first. Audio stays queued, in order.
   void ApplyBacklogBound() {
     const double bound_ms = self->options_.max_backlog_ms;
     if (bound_ms <= 0 || pending.empty()) return;
@@ -775,6 +780,7 @@ struct StreamDecoder::Impl {
       }
     }
     if (newest_key == first - pending.begin()) return;  // the oldest is the newest keyframe: decode on
+    if (newest_key < 0 && age_ms <= bound_ms * kBacklogDropAllFactor) return;
     int64_t skipped = 0;
     std::deque<PendingPes> kept;
     for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(pending.size()); ++i) {

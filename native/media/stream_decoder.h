@@ -39,8 +39,8 @@ struct StreamDecoderOptions {
   int threads = 0;             // software decoder threads (0: from cores and live decoders, DefaultDecoderThreads)
   // Input backlog bound (live MPEG-TS path): when the oldest video access unit not yet decoded has
   // waited longer than this since its bytes were pushed, the queued video up to the newest queued
-  // keyframe is skipped (all of it, and what follows up to the next keyframe, when none is queued).
-  // Audio is never skipped. 0: no bound.
+  // keyframe is skipped; with no keyframe queued, once it waited 4 times as long, all of it and
+  // what follows up to the next keyframe. Audio is never skipped. 0: no bound.
   double max_backlog_ms = 0;
 };
 

@@ -49,8 +49,8 @@ export interface DecoderOptions {
    * Age bound of the input backlog, in milliseconds (default 0: none). Applies to MPEG-TS input
    * with H.264/HEVC video (the live demuxer path). When the oldest video frame not yet decoded has
    * waited longer than this since its bytes were pushed, the decoder skips the video it holds up to
-   * the newest keyframe among it, or, with no keyframe held, all of it and what follows up to the
-   * next keyframe. Audio is never skipped. Counted in `stats().backlogSkippedFrames`.
+   * the newest keyframe among it, or, with no keyframe held and once the oldest waited 4 times this,
+   * all of it and what follows up to the next keyframe. Audio is never skipped. Counted in `stats().backlogSkippedFrames`.
    */
   maxBacklogMs?: number;
 }

@@ -102,11 +102,12 @@ export interface MediaPipelineOptions {
   /**
    * Age bound of the input backlog in milliseconds: the bytes waiting for the decoder. When the
    * oldest frame not yet decoded has waited longer (the decoder fell behind: CPU overload), the
-   * decoder skips ahead to the newest keyframe it holds, or drops what it holds and what follows up
-   * to the next keyframe; audio is kept. Skipped frames are counted as `framesSkipped` and reported
+   * decoder skips ahead to the newest keyframe it holds, or, holding none and once the oldest
+   * waited 4 times the bound, drops what it holds and what follows up to the next keyframe; audio
+   * is kept. Skipped frames are counted as `framesSkipped` and reported
    * in a `frames_dropped` event (reason `input_backlog`). 0 turns the bound off (the backlog then
-   * grows up to the decoder's byte buffer). Default: five frame intervals of the stream's
-   * `max_framerate`, at least 200 ms. Applies to MPEG-TS input with H.264/HEVC video (the live path).
+   * grows up to the decoder's byte buffer). Default: eight frame intervals of the stream's
+   * `max_framerate`, at least 300 ms. Applies to MPEG-TS input with H.264/HEVC video (the live path).
    */
   maxInputBacklogMs?: number;
 }
@@ -117,12 +118,12 @@ export function defaultQueueAgeMs(maxFramerate: number): number {
 }
 
 /**
- * The default age bound of the input backlog: five frame intervals, at least 200 ms. Longer than the
- * frame queue's: a skip costs every frame up to a keyframe, so short CPU spikes are left to the
- * decoder to catch up on (and to the frame queue to drop single stale frames).
+ * The default age bound of the input backlog: eight frame intervals, at least 300 ms. Longer than
+ * the frame queue's: a skip costs every frame up to a keyframe, so short CPU stalls (a shared
+ * machine) are left to the decoder to catch up on, and to the frame queue to drop single stale frames.
  */
 export function defaultInputBacklogMs(maxFramerate: number): number {
-  return Math.max(200, 5000 / maxFramerate);
+  return Math.max(300, 8000 / maxFramerate);
 }
 
 interface Queued<V> {

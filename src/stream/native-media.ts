@@ -25,12 +25,22 @@ export interface NativeMediaOptions {
   bitrate?: number | 'quality';
   /** Keyframe / segment interval in seconds of media time (default 2, as pytrickle). */
   gopSeconds?: number;
+  /** Software decoder threads per stream (default: min(4, cores / live decoders), at least 1). */
+  decoderThreads?: number;
+  /** Encoder threads per stream (default: min(8, cores / live encoders), at least 1). */
+  encoderThreads?: number;
 }
 
 export function nativeMediaBackend(options: NativeMediaOptions = {}): MediaBackend<VideoFrame, AudioFrame> {
   return {
     createDecoder({ audio, maxBacklogMs }) {
-      return new Decoder({ device: options.device ?? 'auto', audio, poolSize: 24, maxBacklogMs });
+      return new Decoder({
+        device: options.device ?? 'auto',
+        audio,
+        poolSize: 24,
+        maxBacklogMs,
+        ...(options.decoderThreads !== undefined ? { threads: options.decoderThreads } : {}),
+      });
     },
     createEncoder({ width, height, audio, fps, bitrate }) {
       // Rate control: the stream's `bitrate`, else this backend's, else the live default for the size.
@@ -42,6 +52,7 @@ export function nativeMediaBackend(options: NativeMediaOptions = {}): MediaBacke
         audio,
         fps,
         gopSeconds: options.gopSeconds ?? 2,
+        ...(options.encoderThreads !== undefined ? { threads: options.encoderThreads } : {}),
         // A short input queue: a frame waits behind at most a few items (audio packets included).
         maxQueue: ENCODER_QUEUE,
         ...(rate !== 'quality' ? { bitrate: rate } : {}),

@@ -109,7 +109,7 @@ export interface StreamServerOptions {
   /**
    * Age bound of each stream's input backlog, bytes waiting for the decoder (ms): older video is
    * skipped up to a keyframe (`framesSkipped`, `frames_dropped` with reason `input_backlog`); 0: no
-   * bound. Default: five frame intervals of `max_framerate`, at least 200 ms.
+   * bound. Default: eight frame intervals of `max_framerate`, at least 300 ms.
    */
   maxInputBacklogMs?: number;
   /** Replaces the stream implementation (tests of the HTTP layer). */

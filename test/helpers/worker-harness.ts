@@ -39,9 +39,11 @@ export class Harness {
       logger: silentLogger,
       register: false,
       timings: FAST_TIMINGS,
-      // Input is fed faster than real time: keep every frame (no count or age drops).
+      // Input is fed faster than real time: keep every frame (no count or age drops, no input
+      // backlog skips).
       queueSize: 256,
       maxQueueAgeMs: 3_600_000,
+      maxInputBacklogMs: 0,
       media: { device: 'cpu' },
       ...opts,
     });

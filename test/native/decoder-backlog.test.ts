@@ -1,11 +1,12 @@
 /**
  * The decoder's input backlog bound (live MPEG-TS path): when the oldest video frame not yet decoded
  * waited longer than `maxBacklogMs`, the queued video is skipped up to the newest queued keyframe
- * (or, with none queued, up to the next keyframe that arrives); audio is kept; what comes out
- * decodes cleanly from that keyframe. The input is the `pattern` fixture (90 frames at 30 fps, a
- * keyframe every 30, each frame's index drawn in its pixels, AAC audio). The bound is set far below
- * the time any decode takes, so which frames are skipped depends only on what was queued (pushed in
- * one piece), not on the machine's speed.
+ * (or, with none queued and after 4 times the bound, up to the next keyframe that arrives); audio is
+ * kept; what comes out decodes cleanly from that keyframe. The input is the `pattern` fixture (90 frames at 30 fps, a
+ * keyframe every 30, each frame's index drawn in its pixels, AAC audio). The tests leave the
+ * decoder's output unread for longer than the bound, so what was queued then ages past it, and push
+ * the rest while reading: which frames are skipped follows from what was queued, not from the
+ * machine's speed.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,8 +26,10 @@ const TS = 188;
  * past the bound). Input pushed while the output is read is decoded within a small part of the
  * bound, even on a loaded machine: which frames are skipped follows from what was queued.
  */
-const BOUND_MS = 1500;
-const PAUSE_MS = 2000;
+const BOUND_MS = 1000;
+const PAUSE_MS = 1500;
+/** Past the bound times this, with no keyframe queued, the queued video is dropped. */
+const DROP_ALL_FACTOR = 4;
 /** Room for the whole fixture in the decoder's buffers (nothing waits on backpressure). */
 const ROOM = 64 * 1024 * 1024;
 
@@ -183,17 +186,30 @@ describe('Decoder: input backlog bound', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 30_000);
 
-  it('with no keyframe queued, drops what is queued and what follows up to the next keyframe', async () => {
+  it('with no keyframe queued, a backlog older than the bound but under 4 times it is decoded in full', async () => {
     const bytes = readFileSync(fixturePath('pattern'));
     const starts = pesStarts(bytes, 0x100);
     const decoder = new Decoder({ device: 'cpu', maxBufferedBytes: ROOM, maxBacklogMs: BOUND_MS });
     const reader = new Reader(decoder);
-    // Frames 0–19 at once, read only after the bound: no keyframe is queued behind the ones
+    await decoder.push(bytes.subarray(0, starts[25]));
+    await sleep(PAUSE_MS); // past the bound, well under 4 times it
+    decoder.end();
+    await reader.toEnd();
+    expect(reader.video).toEqual(range(0, 25));
+    expect(decoder.stats().backlogSkippedFrames).toBe(0);
+  });
+
+  it('with no keyframe queued, past 4 times the bound, drops what is queued and what follows up to the next keyframe', async () => {
+    const bytes = readFileSync(fixturePath('pattern'));
+    const starts = pesStarts(bytes, 0x100);
+    const decoder = new Decoder({ device: 'cpu', maxBufferedBytes: ROOM, maxBacklogMs: BOUND_MS });
+    const reader = new Reader(decoder);
+    // Frames 0–19 at once, read only after 4 times the bound: no keyframe is queued behind the ones
     // handed out, so the queued video is dropped and decoding waits for the next keyframe (30).
     await decoder.push(bytes.subarray(0, starts[20]));
-    await sleep(PAUSE_MS);
+    await sleep(BOUND_MS * DROP_ALL_FACTOR + 500);
     await reader.untilVideo(0);
     for (let i = 0; i < 500 && decoder.stats().backlogSkips === 0; i++) await sleep(10);
     expect(decoder.stats().backlogSkips).toBe(1);
@@ -208,7 +224,7 @@ describe('Decoder: input backlog bound', () => {
     expect(s.backlogSkips).toBe(1);
     expect(s.decodeErrors).toBe(0);
     expect(reader.audio).toBeGreaterThan(0);
-  });
+  }, 30_000);
 
   it('rejects a negative or non-numeric bound', () => {
     expect(() => new Decoder({ device: 'cpu', maxBacklogMs: -1 })).toThrow(/maxBacklogMs/);

@@ -352,7 +352,7 @@ describe('media pipeline glue (fake backend)', () => {
     a.transport.push(IN, frames(2, 100, 512, 512, 3000));
     a.transport.endSubscription(IN);
     await a.session.done;
-    expect(a.decoderOptions).toEqual([{ maxBacklogMs: 500 }]); // five frame intervals at 10 fps
+    expect(a.decoderOptions).toEqual([{ maxBacklogMs: 800 }]); // eight frame intervals at 10 fps
     const s = a.session.stats.snapshot();
     expect(s).toMatchObject({ framesSkipped: 29, framesIn: 4, framesOut: 4, framesStale: 0 });
     const drops = (a.transport.json(EV) as Array<{ event: { type: string; reason?: string; count?: number } }>).filter((e) => e.event.type === 'frames_dropped');
@@ -362,7 +362,7 @@ describe('media pipeline glue (fake backend)', () => {
     b.session.start();
     b.transport.endSubscription(IN);
     await b.session.done;
-    expect(b.decoderOptions).toEqual([{ maxBacklogMs: 200 }]); // at least 200 ms
+    expect(b.decoderOptions).toEqual([{ maxBacklogMs: 300 }]); // at least 300 ms
 
     const c = run({}, {}, fast, 1000, 3_600_000, 0);
     c.session.start();

@@ -61,7 +61,16 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
   const steps: Step[] = [];
   let failures = 0;
   const maxN = Math.max(...curve);
-  const runtime = await RuntimeProcess.start({ capacity: maxN });
+  // Runtime settings to compare (`--set inputBacklogMs=0`, `--set decoderThreads=2`, …); the runtime's defaults when absent.
+  const backlog = params['inputBacklogMs'];
+  const decThreads = params['decoderThreads'];
+  const encThreads = params['encoderThreads'];
+  const runtime = await RuntimeProcess.start({
+    capacity: maxN,
+    ...(typeof backlog === 'number' ? { maxInputBacklogMs: backlog } : {}),
+    ...(typeof decThreads === 'number' ? { decoderThreads: decThreads } : {}),
+    ...(typeof encThreads === 'number' ? { encoderThreads: encThreads } : {}),
+  });
   const channels = new ProbeChannels();
   await channels.start();
   try {
