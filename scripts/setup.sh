@@ -50,4 +50,4 @@ npx --no-install cmake-js compile --log-level error -p "$(nproc)" >/dev/null
 say "compiling TypeScript"
 npm run --silent build:ts
 
-say "done: $(node -p 'require("./dist/capabilities").capabilities().ffmpeg.version') FFmpeg, CUDA kernels: $(node -p 'require("./dist/capabilities").capabilities().cuda.compiled')"
+say "done: $(node -p 'require("./dist/index.js").capabilities().ffmpeg.version') FFmpeg, CUDA kernels: $(node -p 'require("./dist/index.js").capabilities().cuda.compiled')"
