@@ -110,6 +110,49 @@ export interface MediaPipelineOptions {
    * `max_framerate`, at least 300 ms. Applies to MPEG-TS input with H.264/HEVC video (the live path).
    */
   maxInputBacklogMs?: number;
+  /**
+   * How often the decoder or the encoder may be replaced after a native failure (an error that is
+   * not the input's fault: {@link isRestartableFailure}) before the stream ends with that error.
+   * Default: 3 restarts in any 60 s window, decoder and encoder together.
+   */
+  restarts?: { limit?: number; windowMs?: number };
+}
+
+/** Codes of failures inside the native media code that a fresh decoder or encoder may not repeat. */
+const RESTARTABLE_CODES: ReadonlySet<string> = new Set([
+  ErrorCodes.ERR_NATIVE,
+  ErrorCodes.ERR_OUT_OF_MEMORY,
+  ErrorCodes.ERR_CUDA,
+  ErrorCodes.ERR_ENCODE,
+  ErrorCodes.ERR_POOL_EXHAUSTED,
+  ErrorCodes.ERR_NVENC_UNAVAILABLE,
+  ErrorCodes.ERR_NVDEC_UNAVAILABLE,
+]);
+
+/**
+ * A decoder/encoder error worth a restart: a native failure (out of memory, CUDA, NVENC/NVDEC, an
+ * encoder error). Bad input (ERR_DEMUX, ERR_DECODE, ERR_UNSUPPORTED_FORMAT, no video), closes and
+ * aborts are not: a new decoder would fail the same way on the same bytes.
+ */
+export function isRestartableFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RESTARTABLE_CODES.has(code);
+}
+
+/** A sliding-window budget: at most `limit` uses in any `windowMs`. */
+class RestartBudget {
+  private readonly times: number[] = [];
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {}
+  /** Takes one use if the window has room. */
+  take(now = performance.now()): boolean {
+    while (this.times.length > 0 && (this.times[0] as number) <= now - this.windowMs) this.times.shift();
+    if (this.times.length >= this.limit) return false;
+    this.times.push(now);
+    return true;
+  }
 }
 
 /** The default age bound of the frame queue: two frame intervals, at least 50 ms. */
@@ -182,6 +225,15 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   /** The decoder's skipped-frame count already reported, and when it was last read. */
   private backlogSkipsSeen = 0;
   private backlogCheckedAt = 0;
+  private encoderOptions: Parameters<MediaBackend<V, A>['createEncoder']>[0] | undefined;
+  private encoderEnded = false;
+  private readonly restartBudget: RestartBudget;
+  /** One restart decision per failed component, whichever loop saw the failure first. */
+  private readonly restartDecisions = new WeakMap<object, Promise<boolean>>();
+  /** Decode errors of decoders already replaced. */
+  private decodeErrorsBefore = 0;
+  /** Errors thrown by the output publisher (not the encoder's). */
+  private readonly deliveryErrors = new WeakSet<object>();
 
   constructor(
     private readonly c: MediaPipelineContext,
@@ -203,6 +255,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     });
     this.audioMode = resolveAudioMode(c.processor);
     this.maxInputBacklogMs = options.maxInputBacklogMs;
+    this.restartBudget = new RestartBudget(options.restarts?.limit ?? 3, options.restarts?.windowMs ?? 60_000);
     c.signal.addEventListener('abort', () => this.allAbort.abort(), { once: true });
   }
 
@@ -218,20 +271,25 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       await new Promise<void>((resolve) => this.allAbort.signal.addEventListener('abort', () => resolve(), { once: true }));
       return this.endReason ?? { reason: 'stopped' };
     }
-    const decoderAudio = this.audioMode === 'process' ? 'frames' : this.audioMode === 'passthrough' ? 'packets' : 'none';
-    const maxBacklogMs = this.maxInputBacklogMs ?? defaultInputBacklogMs(mediaSettings(this.c.params()).maxFramerate);
-    this.decoder = this.backend.createDecoder({ audio: decoderAudio, maxBacklogMs });
+    this.decoder = this.createDecoder();
     const output = request.publish_url ? this.outputLoop(request.publish_url) : Promise.resolve();
     const input = this.inputLoop(request.subscribe_url);
     const decode = this.decodeLoop();
     const proc = this.processLoop();
     await Promise.allSettled([input, decode, proc]);
     // No more frames: flush the encoder (or release the output side when no frame ever came).
+    this.encoderEnded = true;
     if (this.encoder) this.encoder.end();
     else this.encoderReady(undefined);
     for (const item of this.pendingAudio.splice(0)) if ('frame' in item) item.frame.close();
     await output;
     return this.endReason ?? { reason: 'input_ended' };
+  }
+
+  private createDecoder(): PipelineDecoder<V, A> {
+    const decoderAudio = this.audioMode === 'process' ? 'frames' : this.audioMode === 'passthrough' ? 'packets' : 'none';
+    const maxBacklogMs = this.maxInputBacklogMs ?? defaultInputBacklogMs(mediaSettings(this.c.params()).maxFramerate);
+    return this.backend.createDecoder({ audio: decoderAudio, maxBacklogMs });
   }
 
   /**
@@ -251,7 +309,6 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   }
 
   private async inputLoop(url: string): Promise<void> {
-    const decoder = this.decoder!;
     const signal = AbortSignal.any([this.inputAbort.signal, this.allAbort.signal]);
     let first = true;
     this.armStallTimer();
@@ -262,7 +319,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
         try {
           for await (const chunk of segment) {
             this.c.stats.add('bytesIn', chunk.byteLength);
-            await decoder.push(chunk);
+            await this.pushToDecoder(chunk);
           }
         } catch (err) {
           // A segment cut short (its publisher went away mid-segment): what arrived was decoded,
@@ -291,8 +348,68 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     } finally {
       this.inputDone = true;
       clearTimeout(this.stallTimer);
-      decoder.end();
+      this.decoder?.end();
     }
+  }
+
+  /** Pushes input bytes into the current decoder; one that failed natively is replaced first (within the budget). */
+  private async pushToDecoder(chunk: Uint8Array): Promise<void> {
+    for (;;) {
+      const decoder = this.decoder!;
+      try {
+        await decoder.push(chunk);
+        return;
+      } catch (err) {
+        // After a restart the chunk that met the failure is not pushed again (its start may have
+        // been decoded already): the new decoder begins with the next bytes.
+        if (!(await this.restartDecoder(decoder, err))) throw err;
+        return;
+      }
+    }
+  }
+
+  /**
+   * Replaces `failed` with a new decoder when its error is a native failure, the input is still
+   * open and the restart budget has room. Idempotent per decoder: the input and decode loops may
+   * both see the same failure. The new decoder resynchronises at the next keyframe.
+   */
+  private restartDecoder(failed: PipelineDecoder<V, A>, err: unknown): Promise<boolean> {
+    let decision = this.restartDecisions.get(failed);
+    if (!decision) {
+      decision = (async () => {
+        if (this.decoder !== failed || this.inputDone || this.allAbort.signal.aborted || this.endReason) return false;
+        if (!isRestartableFailure(err)) return false;
+        if (!this.restartBudget.take()) return this.restartRefused('decoder', err);
+        this.decodeErrorsBefore += failed.stats().decodeErrors ?? 0;
+        this.checkBacklogSkips(true);
+        try {
+          // Replaced before the old one is closed: the decode loop that sees it end finds the new one.
+          this.decoder = this.createDecoder();
+          this.backlogSkipsSeen = 0;
+        } catch (createErr) {
+          this.c.log.warn('decoder could not be recreated', { err: createErr });
+          return this.restartRefused('decoder', createErr);
+        } finally {
+          void failed.close().catch(() => undefined);
+        }
+        this.c.restarted('decoder', errMessage(err), { code: (err as { code?: string }).code, restarts_limit: this.restartBudget.limit, restarts_window_ms: this.restartBudget.windowMs });
+        return true;
+      })();
+      this.restartDecisions.set(failed, decision);
+    }
+    return decision;
+  }
+
+  /** A restart that cannot happen (budget spent, or the new component failed too): the stream ends with the error. */
+  private restartRefused(component: 'decoder' | 'encoder', err: unknown): false {
+    const error = `${component === 'decoder' ? 'decode' : 'encode'}: ${errMessage(err)} (${this.restartBudget.limit} restarts in ${this.restartBudget.windowMs / 1000} s already used)`;
+    if (!this.endReason) {
+      this.c.log.error(`${component} failed again; ending the stream`, { err });
+      this.c.reportError(`${component} failed: ${errMessage(err)}; restart limit reached, ending the stream`);
+      this.endReason = { reason: 'error', error };
+    }
+    this.inputAbort.abort();
+    return false;
   }
 
   /**
@@ -314,9 +431,39 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   }
 
   private async decodeLoop(): Promise<void> {
-    const decoder = this.decoder!;
     const { stats } = this.c;
+    let decoder = this.decoder!;
     try {
+      for (;;) {
+        try {
+          await this.decodeFrom(decoder);
+          // Its frames also end when the input loop replaced it after a failure.
+          if (this.decoder === decoder) return;
+          decoder = this.decoder!;
+        } catch (err) {
+          if (!(await this.restartDecoder(decoder, err))) throw err;
+          decoder = this.decoder!;
+        }
+      }
+    } catch (err) {
+      // A decoder failing after the input already ended with a known cause (no channel, a stall)
+      // only repeats it in other words.
+      if (!this.allAbort.signal.aborted && !this.endReason) {
+        this.c.log.warn('decoder failed', { err });
+        this.c.reportError(`decode failed: ${errMessage(err)}`);
+        this.endReason ??= { reason: 'error', error: `decode: ${errMessage(err)}` };
+      }
+    } finally {
+      stats.add('decodeErrors', this.decodeErrorsBefore + (this.decoder?.stats().decodeErrors ?? 0));
+      this.checkBacklogSkips(true);
+      this.queue.close();
+    }
+  }
+
+  /** Takes `decoder`'s frames into the gate and the queue until it ends (or throws its failure). */
+  private async decodeFrom(decoder: PipelineDecoder<V, A>): Promise<void> {
+    const { stats } = this.c;
+    {
       for await (const item of decoder.frames({ signal: this.allAbort.signal })) {
         this.armStallTimer();
         this.checkBacklogSkips(false);
@@ -345,18 +492,6 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
           await this.passAudioPacket(item.packet);
         }
       }
-    } catch (err) {
-      // A decoder failing after the input already ended with a known cause (no channel, a stall)
-      // only repeats it in other words.
-      if (!this.allAbort.signal.aborted && !this.endReason) {
-        this.c.log.warn('decoder failed', { err });
-        this.c.reportError(`decode failed: ${errMessage(err)}`);
-        this.endReason ??= { reason: 'error', error: `decode: ${errMessage(err)}` };
-      }
-    } finally {
-      stats.add('decodeErrors', decoder.stats().decodeErrors ?? 0);
-      this.checkBacklogSkips(true);
-      this.queue.close();
     }
   }
 
@@ -554,7 +689,8 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       // The output declares the real frame rate: the input's (from its SPS), capped by max_framerate.
       const inputFps = this.decoder?.stats().frameRate ?? 0;
       const fps = inputFps > 0 ? Math.min(inputFps, settings.maxFramerate) : settings.maxFramerate;
-      this.encoder = this.backend.createEncoder({ width, height, audio, fps, bitrate: settings.bitrate });
+      this.encoderOptions = { width, height, audio, fps, bitrate: settings.bitrate };
+      this.encoder = this.backend.createEncoder(this.encoderOptions);
       this.c.setOutputSize(width, height);
       this.encoderReady(this.encoder);
       // Audio that came first goes in now. Audio that comes after the first frame is not waited
@@ -564,7 +700,14 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       for (const item of pending) await this.writeAudio(item);
     }
     const t0 = performance.now();
-    await this.encoder.encode(frame);
+    const encoder = this.encoder;
+    try {
+      await encoder.encode(frame);
+    } catch (err) {
+      // A native failure: the frame goes to the encoder that replaces this one.
+      if (!(await this.restartEncoder(encoder, err))) throw err;
+      await this.encoder.encode(frame);
+    }
     this.c.stats.stage('encoderSubmit', performance.now() - t0);
     this.c.stats.videoOut(decodedAt);
     if (++this.framesSinceNativeStats >= NATIVE_STATS_EVERY) this.sampleNativeStages();
@@ -581,27 +724,57 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     }
   }
 
+  /**
+   * Replaces the encoder `failed` with a new one of the same settings when its error is a native
+   * failure and the restart budget has room. Idempotent per encoder (the process and output loops
+   * may both see the failure). The output goes on with the new encoder's segments.
+   */
+  private restartEncoder(failed: PipelineEncoder<V, A>, err: unknown): Promise<boolean> {
+    let decision = this.restartDecisions.get(failed);
+    if (!decision) {
+      decision = (async () => {
+        if (this.encoder !== failed || this.encoderEnded || this.allAbort.signal.aborted || !this.encoderOptions) return false;
+        if (!isRestartableFailure(err)) return false;
+        if (!this.restartBudget.take()) {
+          failed.destroy();
+          return this.restartRefused('encoder', err);
+        }
+        failed.destroy();
+        try {
+          this.encoder = this.backend.createEncoder(this.encoderOptions);
+        } catch (createErr) {
+          this.c.log.warn('encoder could not be recreated', { err: createErr });
+          return this.restartRefused('encoder', createErr);
+        }
+        this.c.restarted('encoder', errMessage(err), { code: (err as { code?: string }).code, restarts_limit: this.restartBudget.limit, restarts_window_ms: this.restartBudget.windowMs });
+        return true;
+      })();
+      this.restartDecisions.set(failed, decision);
+    }
+    return decision;
+  }
+
   private async outputLoop(url: string): Promise<void> {
-    const encoder = await this.encoderPromise;
+    let encoder = await this.encoderPromise;
     this.publisher = this.c.transport.publisher(url, { mimeType: 'video/MP2T', signal: this.allAbort.signal, ...this.outageHandling('output') });
     const publisher = this.publisher;
     let first = true;
     try {
-      if (encoder) {
-        for await (const segment of encoder.segments({ signal: this.allAbort.signal })) {
-          const writer = await this.deliver(publisher.next(), `segment ${segment.index}`);
-          for await (const chunk of segment.chunks()) {
-            const t0 = performance.now();
-            await this.deliver(writer.write(chunk), `segment ${segment.index}`);
-            this.c.stats.stage('outputWrite', performance.now() - t0);
-            this.c.stats.add('bytesOut', chunk.byteLength);
+      while (encoder) {
+        const current = encoder;
+        try {
+          await this.publishSegments(current, publisher, () => {
             if (first) {
               first = false;
               this.c.onFirstOutputSegment();
             }
-          }
-          await this.deliver(writer.close(), `segment ${segment.index}`);
-          this.c.stats.add('segmentsOut');
+          });
+          // Its segments also end when the process loop replaced it after a failure.
+          encoder = this.encoder !== current ? this.encoder : undefined;
+        } catch (err) {
+          // The encoder failed natively: its replacement's segments follow on the same channel.
+          if (this.deliveryErrors.has(err as object) || !(await this.restartEncoder(current, err))) throw err;
+          encoder = this.encoder;
         }
       }
     } catch (err) {
@@ -609,13 +782,35 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
         this.c.log.warn('output failed', { err });
         this.c.reportError(`output failed: ${errMessage(err)}`);
         this.endReason ??= { reason: 'error', error: `output: ${errMessage(err)}` };
-        encoder?.destroy();
+        this.encoder?.destroy();
         // Stop taking input: there is nowhere to send it.
         this.inputAbort.abort();
       }
     } finally {
       // DELETE the output channel so downstream sees EOS (bounded: the output may not answer at all).
       await this.bounded(publisher.close(), this.c.timings.drainMs, 'output close');
+    }
+  }
+
+  /** Publishes `encoder`'s segments, one trickle segment each, until it ends (or throws its failure). */
+  private async publishSegments(encoder: PipelineEncoder<V, A>, publisher: ChannelPublisher, onFirstBytes: () => void): Promise<void> {
+    for await (const segment of encoder.segments({ signal: this.allAbort.signal })) {
+      const writer = await this.deliver(publisher.next(), `segment ${segment.index}`);
+      try {
+        for await (const chunk of segment.chunks()) {
+          const t0 = performance.now();
+          await this.deliver(writer.write(chunk), `segment ${segment.index}`);
+          this.c.stats.stage('outputWrite', performance.now() - t0);
+          this.c.stats.add('bytesOut', chunk.byteLength);
+          onFirstBytes();
+        }
+      } catch (err) {
+        // The encoder failed mid-segment: what it produced is sent; the next encoder starts a new segment.
+        if (!this.deliveryErrors.has(err as object)) await this.bounded(writer.close(), this.c.timings.drainMs, 'cut segment close');
+        throw err;
+      }
+      await this.deliver(writer.close(), `segment ${segment.index}`);
+      this.c.stats.add('segmentsOut');
     }
   }
 
@@ -633,6 +828,9 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     step.catch(() => undefined);
     try {
       return await Promise.race([step, stalled]);
+    } catch (err) {
+      if (err !== null && typeof err === 'object') this.deliveryErrors.add(err);
+      throw err;
     } finally {
       clearTimeout(timer);
     }

@@ -3,6 +3,8 @@
  * status events, and its media pipeline. Lifecycle: starting → running → draining → closed
  * (or errored). `done` resolves once everything is released, whatever ended the stream.
  */
+import { createHash } from 'node:crypto';
+
 import { DataChannel, type DataChannelFormat } from './channels/data-channel';
 import { ControlChannel } from './channels/control-channel';
 import { EventsChannel } from './channels/events-channel';
@@ -46,6 +48,11 @@ export interface MediaPipelineContext {
    * `frames_dropped` event (at most one a second per reason, with the count since the last).
    */
   framesDropped(reason: FrameDropReason, count?: number): void;
+  /**
+   * The pipeline replaced its decoder or encoder after a native failure (counted in `restarts`,
+   * reported in a `restart` event and in the status event's `restart_count`).
+   */
+  restarted(component: 'decoder' | 'encoder', error: string, details?: Record<string, unknown>): void;
 }
 
 /** Why the runtime dropped frames to keep latency bounded (the `reason` of a `frames_dropped` event). */
@@ -77,6 +84,15 @@ const EVENT_QUEUE = 'ai_stream_events';
 
 function now(): number {
   return Date.now();
+}
+
+/** A short stable digest of a param set (key order does not matter), as ai-runner's `last_params_hash`. */
+export function paramsHash(params: Record<string, unknown>): string {
+  const canonical = (v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+      : Array.isArray(v) ? v.map(canonical) : v;
+  return createHash('sha256').update(JSON.stringify(canonical(params))).digest('hex').slice(0, 16);
 }
 
 /** Creates the runtime's {@link StreamHandle}. */
@@ -117,6 +133,11 @@ export class StreamSession implements StreamHandle {
     stale: { lastEventAt: 0, unreported: 0 },
     input_backlog: { lastEventAt: 0, unreported: 0 },
   };
+  /** When `lastError` was set (ms since the epoch). */
+  private lastErrorTime: number | null = null;
+  private lastRestartAt: number | null = null;
+  private lastStateChangeAt = now();
+  private lastState: string | undefined;
   private errorEventsSuppressed = 0;
   private outputSize: { width: number; height: number } | undefined;
   private lastParamsAt: number | null = null;
@@ -264,6 +285,7 @@ export class StreamSession implements StreamHandle {
             this.outputSize = { width, height };
           },
           framesDropped: (reason, count) => this.reportDrop(reason, count),
+          restarted: (component, error, details) => this.reportRestart(component, error, details),
         });
         const end = await this.media.run();
         void this.finish(end);
@@ -294,6 +316,7 @@ export class StreamSession implements StreamHandle {
   reportError(message: string, details: Record<string, unknown> = {}): void {
     this.lastError = message;
     const t = now();
+    this.lastErrorTime = t;
     if (t - this.lastErrorAt < 1000) {
       this.errorEventsSuppressed += 1;
       return;
@@ -326,6 +349,18 @@ export class StreamSession implements StreamHandle {
     );
   }
 
+  /** A decoder/encoder restart: counted, logged, and told in a `restart` event (never rate-limited). */
+  private reportRestart(component: 'decoder' | 'encoder', error: string, details: Record<string, unknown> = {}): void {
+    this.stats.add('restarts');
+    const t = now();
+    this.lastRestartAt = t;
+    this.lastError = `${component} failed: ${error}`;
+    this.lastErrorTime = t;
+    const count = this.stats.get('restarts');
+    this.log.warn('media component restarted after a failure', { component, error, restart_count: count, ...details });
+    this.sendEvent({ type: 'restart', component, error, restart_count: count, timestamp: t, ...details }, EVENT_QUEUE);
+  }
+
   /** The ai-runner style `status` event the gateway stores as the stream's status. */
   statusSnapshot(): Record<string, unknown> {
     const s = this.stats.snapshot();
@@ -341,19 +376,38 @@ export class StreamSession implements StreamHandle {
         : this.phase_ === 'starting'
           ? 'LOADING'
           : 'OFFLINE';
+    if (state !== this.lastState) {
+      this.lastState = state;
+      this.lastStateChangeAt = t;
+    }
+    const restartCount = this.stats.get('restarts');
+    const lastParams = { ...this.params_ };
     return {
       type: 'status',
       timestamp: t,
+      // ai-runner's PipelineStatus fields (times in ms since the epoch, as every trickle-rt event).
+      pipeline: this.processor.name,
+      start_time: s.startedAt,
       state,
+      last_state_update_time: this.lastStateChangeAt,
       pipeline_phase: this.phase_,
+      last_params: lastParams,
+      last_params_update_time: this.lastParamsAt,
+      last_error: this.lastError,
+      last_error_time: this.lastErrorTime,
+      last_restart_time: this.lastRestartAt,
+      restart_count: restartCount,
       input_status: { last_input_time: s.lastInputAt, fps: s.fps.ingress_video_fps },
       inference_status: {
         last_output_time: s.lastOutputAt,
         fps: s.fps.egress_video_fps,
-        last_params: this.params_,
+        last_params: lastParams,
+        last_params_hash: paramsHash(lastParams),
         last_params_update_time: this.lastParamsAt,
         last_error: this.lastError,
-        restart_count: 0,
+        last_error_time: this.lastErrorTime,
+        last_restart_time: this.lastRestartAt,
+        restart_count: restartCount,
       },
       stats: {
         frames_in: s.framesIn,

@@ -93,6 +93,8 @@ export interface StreamStatsSnapshot {
   processorDeadlineMisses: number;
   /** Input segments that ended cut short (publisher gone mid-segment); their bytes were still decoded. */
   segmentsCut: number;
+  /** Decoders/encoders replaced after a native failure (the status event's `restart_count`). */
+  restarts: number;
   fps: StreamFps;
   /** Decode-to-encode latency of output frames, in milliseconds. */
   latencyMs: LatencySummary;
@@ -123,7 +125,7 @@ export class StreamStats {
     framesIn: 0, framesGated: 0, framesDropped: 0, framesStale: 0, framesSkipped: 0, framesProcessed: 0, framesNulled: 0, processorErrors: 0,
     framesOut: 0, audioFramesIn: 0, audioFramesOut: 0, segmentsIn: 0, bytesIn: 0, segmentsOut: 0, bytesOut: 0,
     decodeErrors: 0, encodeErrors: 0, controlMessages: 0, controlErrors: 0, eventsSent: 0, eventsFailed: 0,
-    dataLinesSent: 0, dataLinesDropped: 0, inputStalls: 0, processorDeadlineMisses: 0, segmentsCut: 0,
+    dataLinesSent: 0, dataLinesDropped: 0, inputStalls: 0, processorDeadlineMisses: 0, segmentsCut: 0, restarts: 0,
   };
   /** Processor calls now pending past their deadline (status DEGRADED_INFERENCE while > 0). */
   processorCallsOverdue = 0;

@@ -83,7 +83,7 @@ export function renderMetrics(source: MetricsSource, totals: MetricsTotals): str
     lines.push(`trickle_rt_stream_latency_ms{stream="${id}",quantile="0.5"} ${num(l.p50)}`);
     lines.push(`trickle_rt_stream_latency_ms{stream="${id}",quantile="0.99"} ${num(l.p99)}`);
   }
-  const liveness = (key: 'processorDeadlineMisses' | 'inputStalls' | 'segmentsCut') =>
+  const liveness = (key: 'processorDeadlineMisses' | 'inputStalls' | 'segmentsCut' | 'restarts') =>
     (totals.endedCounters[key] ?? 0) + streams.reduce((acc, s) => acc + s.stats.get(key), 0);
   family('trickle_rt_processor_deadline_misses_total', 'counter', 'Processor calls still pending at the per-frame deadline.');
   lines.push(`trickle_rt_processor_deadline_misses_total ${liveness('processorDeadlineMisses')}`);
@@ -91,6 +91,8 @@ export function renderMetrics(source: MetricsSource, totals: MetricsTotals): str
   lines.push(`trickle_rt_input_stalls_total ${liveness('inputStalls')}`);
   family('trickle_rt_input_segments_cut_total', 'counter', 'Input segments that ended cut short (publisher gone mid-segment).');
   lines.push(`trickle_rt_input_segments_cut_total ${liveness('segmentsCut')}`);
+  family('trickle_rt_media_restarts_total', 'counter', 'Decoders and encoders replaced after a native failure.');
+  lines.push(`trickle_rt_media_restarts_total ${liveness('restarts')}`);
   family('trickle_rt_escaped_errors_total', 'counter', 'Errors that escaped every handler (reported by the process guard).');
   lines.push(`trickle_rt_escaped_errors_total ${totals.escapedErrors ?? 0}`);
   family('trickle_rt_http_requests_total', 'counter', 'HTTP requests by method, route and status.');

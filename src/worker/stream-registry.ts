@@ -5,7 +5,7 @@
 import type { StreamEnd, StreamHandle } from '../stream/stream-handle';
 
 /** Counters summed over ended streams (`/metrics` totals). */
-const ENDED_COUNTERS = ['framesIn', 'framesOut', 'framesGated', 'framesDropped', 'framesStale', 'framesSkipped', 'processorErrors', 'framesNulled', 'bytesIn', 'bytesOut', 'processorDeadlineMisses', 'inputStalls', 'segmentsCut'] as const;
+const ENDED_COUNTERS = ['framesIn', 'framesOut', 'framesGated', 'framesDropped', 'framesStale', 'framesSkipped', 'processorErrors', 'framesNulled', 'bytesIn', 'bytesOut', 'processorDeadlineMisses', 'inputStalls', 'segmentsCut', 'restarts'] as const;
 
 export class StreamRegistry {
   private readonly byId = new Map<string, StreamHandle>();

@@ -9,6 +9,7 @@ import { createMediaPipeline, type MediaBackend, type PipelineDecodedItem } from
 import { createStreamSession } from '../../src/stream/stream-session';
 import { validateParams, type StreamParams } from '../../src/params';
 import { MemoryTransport } from '../helpers/memory-transport';
+import { ErrorCodes, TrickleError } from '../../src/errors';
 
 class FakeFrame {
   closes = 0;
@@ -27,21 +28,34 @@ class FakeFrame {
 /** The frame rate the fake decoder reports (0: unknown). */
 let inputFrameRate = 0;
 
-function fakeBackend() {
+/**
+ * Injected failures: the decoder fails (natively, or as bad input) on reading the line with that
+ * pts; the encoder fails on the frame with that value. Each fires once.
+ */
+interface Faults {
+  decoder?: Map<number, string>;
+  encoder?: Map<number, string>;
+}
+
+function fakeBackend(faults: Faults = {}) {
   const all: FakeFrame[] = [];
-  const encoders: Array<{ width: number; height: number; values: number[] }> = [];
+  const encoders: Array<{ width: number; height: number; fps: number; bitrate: number | 'quality' | null; values: number[] }> = [];
   const decoderOptions: Array<{ maxBacklogMs: number }> = [];
+  let decodersMade = 0;
   const backend: MediaBackend<FakeFrame, FakeFrame> = {
     createDecoder(options) {
+      decodersMade += 1;
       decoderOptions.push({ maxBacklogMs: options.maxBacklogMs });
       // A line `skip,N` stands for N input frames the decoder skipped for its backlog bound.
       let skipped = 0;
       let buf = '';
       const items: FakeFrame[] = [];
       let ended = false;
+      let failure: TrickleError | undefined;
       let wake: (() => void) | undefined;
       return {
         async push(data) {
+          if (failure) throw failure;
           buf += Buffer.from(data).toString();
           const lines = buf.split('\n');
           buf = lines.pop()!;
@@ -51,6 +65,13 @@ function fakeBackend() {
               continue;
             }
             const [w, h, pts] = l.split(',').map(Number);
+            const code = faults.decoder?.get(pts!);
+            if (code) {
+              faults.decoder!.delete(pts!);
+              failure = new TrickleError(code as never, `injected ${code} at pts ${pts}`);
+              wake?.();
+              throw failure;
+            }
             const f = new FakeFrame(w!, h!, pts!, pts!);
             all.push(f);
             items.push(f);
@@ -68,11 +89,16 @@ function fakeBackend() {
               yield { type: 'video', frame: f };
               continue;
             }
+            if (failure) throw failure;
             if (ended) return;
             await new Promise<void>((r) => (wake = r));
           }
         },
-        async close() {},
+        async close() {
+          ended = true;
+          for (const f of items.splice(0)) f.close();
+          wake?.();
+        },
         stats: () => ({ decodeErrors: 0, frameRate: inputFrameRate, backlogSkippedFrames: skipped }),
       };
     },
@@ -82,9 +108,18 @@ function fakeBackend() {
       let pending: number[] = [];
       const segs: Buffer[] = [];
       let ended = false;
+      let failure: TrickleError | undefined;
       let wake: (() => void) | undefined;
       return {
         async encode(f) {
+          if (failure) throw failure;
+          const code = faults.encoder?.get(f.value);
+          if (code) {
+            faults.encoder!.delete(f.value);
+            failure = new TrickleError(code as never, `injected ${code} at frame ${f.value}`);
+            wake?.();
+            throw failure;
+          }
           enc.values.push(f.value);
           pending.push(f.value);
           if (pending.length === 5) {
@@ -108,11 +143,15 @@ function fakeBackend() {
               yield { index: index++, chunks: async function* () { yield s; } };
               continue;
             }
+            if (failure) throw failure;
             if (ended) return;
             await new Promise<void>((r) => (wake = r));
           }
         },
-        destroy() {},
+        destroy() {
+          ended = true;
+          wake?.();
+        },
       };
     },
     async resize(frame, width, height) {
@@ -121,7 +160,7 @@ function fakeBackend() {
       return f;
     },
   };
-  return { backend, all, encoders, decoderOptions };
+  return { backend, all, encoders, decoderOptions, decodersMade: () => decodersMade };
 }
 
 const IN = 'http://t/s';
@@ -136,15 +175,17 @@ function run(
   queueSize = 1000,
   maxQueueAgeMs = 3_600_000,
   maxInputBacklogMs?: number,
+  faults: Faults = {},
+  restarts?: { limit?: number; windowMs?: number },
 ) {
   const transport = new MemoryTransport();
-  const fb = fakeBackend();
+  const fb = fakeBackend(faults);
   const session = createStreamSession({
     request: { gateway_request_id: 's', subscribe_url: IN, publish_url: OUT, events_url: EV, params },
     processor: createProcessor(hooks),
     timings,
     transport,
-    media: createMediaPipeline(fb.backend, { queueSize, maxQueueAgeMs, ...(maxInputBacklogMs !== undefined ? { maxInputBacklogMs } : {}) }),
+    media: createMediaPipeline(fb.backend, { queueSize, maxQueueAgeMs, ...(maxInputBacklogMs !== undefined ? { maxInputBacklogMs } : {}), ...(restarts ? { restarts } : {}) }),
   });
   const out = () => (transport.published.get(OUT) ?? []).flatMap((b) => b.toString().split(',').map(Number));
   const eventTypes = () => (transport.json(EV) as Array<{ event: { type: string } }>).map((e) => e.event.type);
@@ -380,5 +421,103 @@ describe('media pipeline glue (fake backend)', () => {
     expect(await session.done).toEqual({ reason: 'stopped' });
     expect(out()).toHaveLength(4);
     expect(transport.deleted.has(OUT)).toBe(true);
+  });
+
+  describe('decoder/encoder restarts after a native failure', () => {
+    const events = (transport: MemoryTransport) => (transport.json(EV) as Array<{ event: Record<string, unknown> }>).map((e) => e.event);
+
+    it('a decoder that fails natively is replaced; the stream goes on from the next bytes and counts the restart', async () => {
+      const { transport, session, out, all, decodersMade } = run({}, { max_framerate: 60 }, fast, 1000, 3_600_000, undefined, { decoder: new Map([[160, ErrorCodes.ERR_NATIVE]]) });
+      session.start();
+      transport.push(IN, frames(4, 40)); // 0..120
+      await transport.until(() => session.stats.get('framesIn') === 4, 'first segment decoded');
+      // Fails at 160. The chunk that met the failure is lost; the segment's next chunk (the memory
+      // transport delivers each segment in two) goes to the new decoder, which resyncs at its next line.
+      transport.push(IN, frames(2, 40, 512, 512, 160));
+      transport.push(IN, frames(4, 40, 512, 512, 240)); // 240..360, into the new decoder
+      transport.endSubscription(IN);
+      expect(await session.done).toEqual({ reason: 'input_ended' });
+      expect(out()).toEqual([0, 40, 80, 120, 200, 240, 280, 320, 360]);
+      expect(decodersMade()).toBe(2);
+      expect(session.stats.get('restarts')).toBe(1);
+      expect(all.filter((f) => f.closes !== 1)).toEqual([]);
+      const ev = events(transport);
+      expect(ev.filter((e) => e['type'] === 'restart')).toEqual([
+        expect.objectContaining({ component: 'decoder', code: 'ERR_NATIVE', restart_count: 1, error: 'injected ERR_NATIVE at pts 160', restarts_limit: 3 }),
+      ]);
+      const last = ev.filter((e) => e['type'] === 'status').at(-1)!;
+      expect(last).toMatchObject({
+        state: 'OFFLINE',
+        restart_count: 1,
+        last_error: 'decoder failed: injected ERR_NATIVE at pts 160',
+        inference_status: { restart_count: 1, last_error: 'decoder failed: injected ERR_NATIVE at pts 160' },
+      });
+      expect(last['last_restart_time']).toEqual(expect.any(Number));
+      expect((last['inference_status'] as Record<string, unknown>)['last_restart_time']).toBe(last['last_restart_time']);
+    });
+
+    it('an encoder that fails natively is replaced with the same settings; the failed frame goes to the new one', async () => {
+      const { transport, session, out, encoders, all } = run({}, { max_framerate: 60 }, fast, 1000, 3_600_000, undefined, { encoder: new Map([[120, ErrorCodes.ERR_OUT_OF_MEMORY]]) });
+      session.start();
+      transport.push(IN, frames(10, 40)); // 0..360
+      transport.endSubscription(IN);
+      expect(await session.done).toEqual({ reason: 'input_ended' });
+      expect(encoders).toHaveLength(2);
+      expect(encoders[1]).toMatchObject({ width: encoders[0]!.width, height: encoders[0]!.height, fps: encoders[0]!.fps, bitrate: encoders[0]!.bitrate });
+      // What the failed encoder held (0, 40, 80: not yet a segment) is lost with it; from 120 on all goes out.
+      expect(encoders[0]!.values).toEqual([0, 40, 80]);
+      expect(out()).toEqual([120, 160, 200, 240, 280, 320, 360]);
+      expect(session.stats.get('restarts')).toBe(1);
+      expect(session.stats.get('encodeErrors')).toBe(0);
+      expect(transport.deleted.has(OUT)).toBe(true);
+      expect(all.filter((f) => f.closes !== 1)).toEqual([]);
+      expect(events(transport).filter((e) => e['type'] === 'restart')).toEqual([expect.objectContaining({ component: 'encoder', code: 'ERR_OUT_OF_MEMORY', restart_count: 1 })]);
+    });
+
+    it('restarts are bounded: past the limit in the window the stream ends with the failure', async () => {
+      const faults = { decoder: new Map([[0, ErrorCodes.ERR_NATIVE], [100, ErrorCodes.ERR_CUDA], [200, ErrorCodes.ERR_NATIVE]]) };
+      const { transport, session, decodersMade } = run({}, {}, fast, 1000, 3_600_000, undefined, faults, { limit: 2, windowMs: 60_000 });
+      session.start();
+      transport.push(IN, frames(1, 40, 512, 512, 0));
+      transport.push(IN, frames(1, 40, 512, 512, 100));
+      transport.push(IN, frames(1, 40, 512, 512, 200));
+      transport.push(IN, frames(1, 40, 512, 512, 300));
+      const end = await session.done;
+      expect(end).toEqual({ reason: 'error', error: 'decode: injected ERR_NATIVE at pts 200 (2 restarts in 60 s already used)' });
+      expect(decodersMade()).toBe(3);
+      expect(session.stats.get('restarts')).toBe(2);
+      const ev = events(transport);
+      expect(ev.filter((e) => e['type'] === 'restart').map((e) => e['restart_count'])).toEqual([1, 2]);
+      expect(ev.filter((e) => e['type'] === 'status').at(-1)).toMatchObject({ restart_count: 2 });
+      expect(transport.deleted.has(OUT)).toBe(true);
+    });
+
+    it('the window slides: failures further apart than the window are each restarted', async () => {
+      const faults = { decoder: new Map([[0, ErrorCodes.ERR_NATIVE], [100, ErrorCodes.ERR_NATIVE], [200, ErrorCodes.ERR_NATIVE]]) };
+      const { transport, session, decodersMade } = run({}, {}, fast, 1000, 3_600_000, undefined, faults, { limit: 1, windowMs: 1 });
+      session.start();
+      for (const pts of [0, 100, 200]) {
+        transport.push(IN, frames(1, 40, 512, 512, pts));
+        await transport.until(() => decodersMade() === pts / 100 + 2, `restart after ${pts}`);
+        await new Promise((r) => setTimeout(r, 5)); // past the 1 ms window
+      }
+      transport.push(IN, frames(2, 40, 512, 512, 300));
+      transport.endSubscription(IN);
+      expect(await session.done).toEqual({ reason: 'input_ended' });
+      expect(session.stats.get('restarts')).toBe(3);
+      expect(session.stats.get('framesOut')).toBe(2);
+    });
+
+    it('bad input (ERR_DECODE) is not restarted: the stream ends with it', async () => {
+      const { transport, session, decodersMade } = run({}, {}, fast, 1000, 3_600_000, undefined, { decoder: new Map([[40, ErrorCodes.ERR_DECODE]]) });
+      session.start();
+      transport.push(IN, frames(3, 40));
+      const end = await session.done;
+      expect(end).toMatchObject({ reason: 'error' });
+      expect((end as { error: string }).error).toContain('injected ERR_DECODE at pts 40');
+      expect(decodersMade()).toBe(1);
+      expect(session.stats.get('restarts')).toBe(0);
+      expect(events(transport).filter((e) => e['type'] === 'restart')).toEqual([]);
+    });
   });
 });

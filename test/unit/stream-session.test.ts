@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createProcessor } from '../../src/processor/create-processor';
 import type { StreamContext } from '../../src/processor/frame-processor';
 import type { StreamParams } from '../../src/params';
-import { createStreamSession } from '../../src/stream/stream-session';
+import { createStreamSession, paramsHash } from '../../src/stream/stream-session';
 import { MemoryTransport } from '../helpers/memory-transport';
 
 const URLS = {
@@ -44,6 +44,41 @@ describe('StreamSession side channels (in-memory transport)', () => {
     expect(typeof hb.event['timestamp']).toBe('number');
     await transport.until(() => ofType('status').length >= 1, 'a status event');
     expect(ofType('status')[0]!.event).toMatchObject({ type: 'status', state: 'ONLINE', inference_status: { restart_count: 0 } });
+    await session.stop('stopped');
+  });
+
+  it('the status event carries ai-runner\'s fields: pipeline, start time, params and their hash, errors, restarts', async () => {
+    const { transport, session, ofType } = setup({}, { prompt: 'cat', width: 320, height: 240 });
+    session.start();
+    await transport.until(() => ofType('status').length >= 1, 'a status event');
+    const first = ofType('status')[0]!.event;
+    expect(first).toMatchObject({
+      type: 'status',
+      state: 'ONLINE',
+      start_time: session.stats.snapshot().startedAt,
+      last_params: { prompt: 'cat', width: 320, height: 240 },
+      last_params_update_time: null,
+      last_error: null,
+      last_error_time: null,
+      last_restart_time: null,
+      restart_count: 0,
+      input_status: { last_input_time: null, fps: 0 },
+      inference_status: { last_output_time: null, fps: 0, last_params: { prompt: 'cat', width: 320, height: 240 }, last_error: null, restart_count: 0 },
+    });
+    expect(typeof first['pipeline']).toBe('string');
+    expect(first['last_state_update_time']).toEqual(expect.any(Number));
+    const hash1 = (first['inference_status'] as Record<string, unknown>)['last_params_hash'];
+    expect(hash1).toMatch(/^[0-9a-f]{16}$/);
+    const count = ofType('status').length;
+    await session.updateParams({ prompt: 'dog' }, 'http');
+    await transport.until(() => ofType('status').length > count, 'a later status event');
+    const later = ofType('status').at(-1)!.event;
+    const inference = later['inference_status'] as Record<string, unknown>;
+    expect(inference['last_params']).toEqual({ prompt: 'dog', width: 320, height: 240 });
+    expect(inference['last_params_hash']).not.toBe(hash1);
+    expect(inference['last_params_update_time']).toEqual(expect.any(Number));
+    // the same params in another key order hash the same
+    expect(paramsHash({ width: 320, prompt: 'dog', height: 240 })).toBe(inference['last_params_hash']);
     await session.stop('stopped');
   });
 
