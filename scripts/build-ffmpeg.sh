@@ -69,6 +69,7 @@ FF_CONFIGURE=(
   --disable-avdevice --disable-avfilter --disable-postproc
   --disable-everything
   --enable-ffnvcodec --enable-nvenc --enable-nvdec --enable-cuvid
+  --enable-swscale --enable-swresample
   --enable-libopus --enable-encoder=libopus --enable-decoder=libopus
   --pkg-config-flags=--static
   "${FF_COMPONENTS[@]}"

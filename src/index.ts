@@ -2,7 +2,8 @@
  * trickle-rt public API. See README.md for concepts and examples.
  */
 export { TrickleError, ErrorCodes, type ErrorCode } from './errors';
-export { capabilities, packageVersion, type Capabilities } from './native/capabilities';
+export { capabilities, gpuStats, packageVersion, type Capabilities } from './native/capabilities';
+export type { NativeGpuStats as GpuStats, NativeGpuStatsDevice as GpuStatsDevice } from './native/addon';
 export { summarizeVideo, type VideoSummary } from './media/summarize-video';
 export {
   TrickleServer,

@@ -13,6 +13,7 @@ extern "C" {
 
 #include "bindings/bindings.h"
 #include "common/gpu_driver.h"
+#include "common/nvml_stats.h"
 #include "cuda/cuda_runtime_info.h"
 #include "infer/tensorrt_status.h"
 
@@ -141,9 +142,45 @@ Napi::Value GpuInventory(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// gpuStats(library?): per-GPU utilisation from NVML, or {available: false, reason}. `library`
+// (tests) replaces libnvidia-ml.so.1. A few NVML calls per GPU: cheap enough for a scrape.
+Napi::Value GpuStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string library;
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    if (!info[0].IsString()) {
+      Napi::TypeError::New(env, "gpuStats(library): library must be a string").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    library = info[0].As<Napi::String>().Utf8Value();
+  }
+  const NvmlSnapshot snap = ReadNvmlStats(library);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("available", snap.available);
+  if (!snap.available) out.Set("reason", snap.reason);
+  Napi::Array gpus = Napi::Array::New(env, snap.gpus.size());
+  for (size_t i = 0; i < snap.gpus.size(); ++i) {
+    const NvmlGpuStats& g = snap.gpus[i];
+    Napi::Object o = Napi::Object::New(env);
+    auto optional = [&](const char* key, double v) { o.Set(key, v < 0 ? env.Null() : Napi::Number::New(env, v)); };
+    o.Set("index", g.index);
+    o.Set("name", g.name);
+    o.Set("memoryTotal", static_cast<double>(g.memory_total));
+    o.Set("memoryFree", static_cast<double>(g.memory_free));
+    optional("utilizationCompute", g.utilization_compute);
+    optional("utilizationMemory", g.utilization_memory);
+    optional("temperatureC", g.temperature_c);
+    optional("powerW", g.power_w);
+    gpus.Set(static_cast<uint32_t>(i), o);
+  }
+  out.Set("gpus", gpus);
+  return out;
+}
+
 }  // namespace
 
 void InitCapabilities(Napi::Env env, Napi::Object exports) {
+  exports.Set("gpuStats", Napi::Function::New(env, GpuStats, "gpuStats"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
   exports.Set("gpuInventory", Napi::Function::New(env, GpuInventory, "gpuInventory"));
 }

@@ -150,6 +150,7 @@ class EncoderWrap : public PipelineWrap<EncoderWrap, StreamEncoder, EncoderEvent
     o.Set("audioIn", static_cast<double>(s.audio_in));
     o.Set("audioPacketsOut", static_cast<double>(s.audio_packets_out));
     o.Set("audioDropped", static_cast<double>(s.audio_dropped));
+    o.Set("audioConverted", static_cast<double>(s.audio_converted));
     o.Set("encodeMs", s.encode_ms);
     o.Set("downloadMs", s.download_ms);
     o.Set("muxMs", s.mux_ms);

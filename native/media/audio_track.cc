@@ -5,6 +5,8 @@
 
 extern "C" {
 #include <libavutil/channel_layout.h>
+#include <libavutil/opt.h>
+#include <libswresample/swresample.h>
 }
 
 #include "media/encoder_timing.h"
@@ -14,25 +16,29 @@ namespace trickle {
 AudioTrack::AudioTrack(const StreamEncoderOptions& options, EncoderReport* report, SegmentMuxer* muxer)
     : opts_(options), report_(report), muxer_(muxer) {}
 
+void AudioTrack::SwrDeleter::operator()(SwrContext* s) const { swr_free(&s); }
+
+namespace {
+bool OpusRate(int rate) { return rate == 48000 || rate == 24000 || rate == 16000 || rate == 12000 || rate == 8000; }
+}  // namespace
+
 void AudioTrack::OpenEncoder(const AudioFrame& a) {
   const bool opus = opts_.audio == AudioMode::kOpus;
   const char* name = opus ? "libopus" : "aac";
   const AVCodec* codec = avcodec_find_encoder_by_name(name);
   if (!codec) throw NativeException("ERR_ENCODER_UNAVAILABLE", std::string("audio encoder ") + name + " is not in this FFmpeg build", "avcodec_find_encoder_by_name");
-  if (opus && a.sample_rate() != 48000 && a.sample_rate() != 24000 && a.sample_rate() != 16000 && a.sample_rate() != 12000 &&
-      a.sample_rate() != 8000) {
-    throw NativeException("ERR_ENCODE", "Opus needs 48000, 24000, 16000, 12000 or 8000 Hz audio, got " + std::to_string(a.sample_rate()), "libopus");
-  }
   if (a.channels() < 1 || a.channels() > 8 || a.sample_rate() <= 0) {
     throw NativeException("ERR_ENCODE", "unsupported audio: " + std::to_string(a.channels()) + " channels at " + std::to_string(a.sample_rate()) + " Hz", name);
   }
+  // Opus takes only some rates: other input is resampled to 48 kHz.
+  const int rate = opus && !OpusRate(a.sample_rate()) ? 48000 : a.sample_rate();
   UniqueAVCodecContext ctx(avcodec_alloc_context3(codec));
   if (!ctx) throw NativeException("ERR_OUT_OF_MEMORY", "avcodec_alloc_context3 failed", "avcodec_alloc_context3");
-  ctx->sample_rate = a.sample_rate();
+  ctx->sample_rate = rate;
   av_channel_layout_default(&ctx->ch_layout, a.channels());
   ctx->sample_fmt = opus ? AV_SAMPLE_FMT_FLT : AV_SAMPLE_FMT_FLTP;
   ctx->bit_rate = opts_.audio_bitrate;
-  ctx->time_base = AVRational{1, a.sample_rate()};
+  ctx->time_base = AVRational{1, rate};
   int ret = avcodec_open2(ctx.get(), codec, nullptr);
   ThrowIfAvError(ret, "ERR_ENCODE", "avcodec_open2(audio)");
   ctx_ = std::move(ctx);
@@ -45,23 +51,89 @@ void AudioTrack::Encode(const AudioFrame& a, int64_t pts_offset) {
   if (failed_ || opts_.audio == AudioMode::kNone || opts_.audio == AudioMode::kPassthrough) return;
   try {
     if (!ctx_) OpenEncoder(a);
-    if (a.channels() != ctx_->ch_layout.nb_channels || a.sample_rate() != ctx_->sample_rate) {
-      report_->Warn("ERR_ENCODE", "audio frame dropped: its format changed (" + std::to_string(a.channels()) + " ch, " +
-                                      std::to_string(a.sample_rate()) + " Hz) and the audio encoder is not re-opened", "audio");
-      return;
-    }
+    const AVRational out_tb{1, ctx_->sample_rate};
     if (next_pts_ == AV_NOPTS_VALUE && a.pts() != AV_NOPTS_VALUE) {
-      next_pts_ = av_rescale_q(a.pts(), a.time_base(), AVRational{1, a.sample_rate()}) +
-                  av_rescale_q(pts_offset, kTsTimeBase, AVRational{1, a.sample_rate()});
+      next_pts_ = av_rescale_q(a.pts(), a.time_base(), out_tb) + av_rescale_q(pts_offset, kTsTimeBase, out_tb);
     }
     if (next_pts_ == AV_NOPTS_VALUE) next_pts_ = 0;
-    for (int c = 0; c < a.channels(); ++c) fifo_[c].insert(fifo_[c].end(), a.channel(c), a.channel(c) + a.samples());
+    if (a.channels() == ctx_->ch_layout.nb_channels && a.sample_rate() == ctx_->sample_rate) {
+      if (swr_) DrainConverter();  // the input went back to the encoder's format
+      for (int c = 0; c < a.channels(); ++c) fifo_[c].insert(fifo_[c].end(), a.channel(c), a.channel(c) + a.samples());
+    } else {
+      AppendConverted(a);
+    }
     const int frame_size = ctx_->frame_size > 0 ? ctx_->frame_size : 1024;
     while (static_cast<int>(fifo_[0].size()) >= frame_size) SendFrame(frame_size);
   } catch (const NativeException& e) {
     failed_ = true;
     report_->Warn(e.error().code, "audio encoding disabled: " + e.error().message, e.error().op);
   }
+}
+
+void AudioTrack::AppendConverted(const AudioFrame& a) {
+  if (a.channels() < 1 || a.channels() > 8 || a.sample_rate() <= 0) {
+    report_->Warn("ERR_ENCODE", "audio frame dropped: " + std::to_string(a.channels()) + " channels at " + std::to_string(a.sample_rate()) + " Hz cannot be converted", "audio");
+    return;
+  }
+  if (!swr_ || swr_in_channels_ != a.channels() || swr_in_rate_ != a.sample_rate()) {
+    if (swr_) DrainConverter();
+    AVChannelLayout in_layout;
+    av_channel_layout_default(&in_layout, a.channels());
+    SwrContext* s = nullptr;
+    int ret = swr_alloc_set_opts2(&s, &ctx_->ch_layout, AV_SAMPLE_FMT_FLTP, ctx_->sample_rate, &in_layout, AV_SAMPLE_FMT_FLTP,
+                                  a.sample_rate(), 0, nullptr);
+    av_channel_layout_uninit(&in_layout);
+    ThrowIfAvError(ret, "ERR_ENCODE", "swr_alloc_set_opts2");
+    std::unique_ptr<SwrContext, SwrDeleter> swr(s);
+    // Mono into stereo: the same signal in both channels at unity gain (libswresample's default
+    // puts it at -3 dB in each).
+    // Downmixes are normalised so that no output sample can exceed the loudest input sample
+    // (for float, libswresample would otherwise let the sum of channels go past 1.0).
+    ThrowIfAvError(av_opt_set_double(swr.get(), "rematrix_maxval", 1.0, 0), "ERR_ENCODE", "av_opt_set_double(rematrix_maxval)");
+    if (a.channels() == 1 && ctx_->ch_layout.nb_channels == 2) {
+      const double duplicate[2] = {1.0, 1.0};
+      ThrowIfAvError(swr_set_matrix(swr.get(), duplicate, 1), "ERR_ENCODE", "swr_set_matrix");
+    }
+    ThrowIfAvError(swr_init(swr.get()), "ERR_ENCODE", "swr_init");
+    swr_ = std::move(swr);
+    swr_in_channels_ = a.channels();
+    swr_in_rate_ = a.sample_rate();
+  }
+  const int out_ch = ctx_->ch_layout.nb_channels;
+  const int capacity = swr_get_out_samples(swr_.get(), a.samples());
+  ThrowIfAvError(capacity, "ERR_ENCODE", "swr_get_out_samples");
+  converted_.resize(out_ch);
+  std::vector<uint8_t*> out(out_ch);
+  for (int c = 0; c < out_ch; ++c) {
+    converted_[c].resize(capacity);
+    out[c] = reinterpret_cast<uint8_t*>(converted_[c].data());
+  }
+  std::vector<const uint8_t*> in(a.channels());
+  for (int c = 0; c < a.channels(); ++c) in[c] = reinterpret_cast<const uint8_t*>(a.channel(c));
+  const int n = swr_convert(swr_.get(), out.data(), capacity, in.data(), a.samples());
+  ThrowIfAvError(n, "ERR_ENCODE", "swr_convert");
+  for (int c = 0; c < out_ch; ++c) fifo_[c].insert(fifo_[c].end(), converted_[c].begin(), converted_[c].begin() + n);
+  report_->Update([](StreamEncoderStats& s) { ++s.audio_converted; });
+}
+
+void AudioTrack::DrainConverter() {
+  if (!swr_) return;
+  const int out_ch = ctx_->ch_layout.nb_channels;
+  const int capacity = swr_get_out_samples(swr_.get(), 0);
+  if (capacity > 0) {
+    converted_.resize(out_ch);
+    std::vector<uint8_t*> out(out_ch);
+    for (int c = 0; c < out_ch; ++c) {
+      converted_[c].resize(capacity);
+      out[c] = reinterpret_cast<uint8_t*>(converted_[c].data());
+    }
+    const int n = swr_convert(swr_.get(), out.data(), capacity, nullptr, 0);
+    if (n > 0) {
+      for (int c = 0; c < out_ch; ++c) fifo_[c].insert(fifo_[c].end(), converted_[c].begin(), converted_[c].begin() + n);
+    }
+  }
+  swr_.reset();
+  swr_in_channels_ = swr_in_rate_ = 0;
 }
 
 void AudioTrack::SendFrame(int n) {
@@ -119,6 +191,8 @@ void AudioTrack::Flush() {
   if (!ctx_ || failed_) return;
   try {
     const int frame_size = ctx_->frame_size > 0 ? ctx_->frame_size : 1024;
+    DrainConverter();
+    while (static_cast<int>(fifo_[0].size()) >= frame_size) SendFrame(frame_size);
     if (!fifo_.empty() && !fifo_[0].empty()) {
       for (auto& ch : fifo_) ch.resize(frame_size, 0.0f);  // pad the tail with silence
       SendFrame(frame_size);

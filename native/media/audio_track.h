@@ -1,14 +1,21 @@
 // Audio half of a StreamEncoder: decoded audio encoded to AAC or Opus (samples gathered into the
 // encoder's frame size), or compressed input audio passed through as is. Either way the packets go
 // to the segment muxer in the 90 kHz output time base, shifted by the video's re-timing offset so
-// that audio stays in step with the pictures. An audio failure disables audio (a warning), never
-// the stream. No N-API.
+// that audio stays in step with the pictures. The audio encoder is opened at the first frame's
+// layout and rate (Opus: 48 kHz when that rate is not one Opus takes); frames of another layout or
+// rate are converted to it with libswresample (mono into stereo is duplicated at unity gain; other
+// layouts use libswresample's default mixing matrix). An audio failure disables audio (a warning), never the
+// stream. No N-API.
 //
 // Threading: owned by the encoder thread; every method is called there.
 #pragma once
 
 #include <cstdint>
 #include <vector>
+
+extern "C" {
+struct SwrContext;
+}
 
 #include "common/ffmpeg_handles.h"
 #include "frame/audio_frame.h"
@@ -34,8 +41,16 @@ class AudioTrack {
 
  private:
   void OpenEncoder(const AudioFrame& a);
+  // Appends `a`'s samples to the FIFO, converted to the encoder's layout and rate when they differ.
+  void AppendConverted(const AudioFrame& a);
+  // Appends what the converter still holds (end of stream, or before a change of input format).
+  void DrainConverter();
   void SendFrame(int n);
   void Drain();
+
+  struct SwrDeleter {
+    void operator()(SwrContext* s) const;
+  };
 
   const StreamEncoderOptions& opts_;
   EncoderReport* report_;
@@ -47,6 +62,10 @@ class AudioTrack {
   UniqueAVFrame frame_ = MakeAVFrame();
   UniqueAVPacket pkt_ = MakeAVPacket();
   std::shared_ptr<const AudioStreamInfo> passthrough_info_;  // params of the passthrough stream
+  std::unique_ptr<SwrContext, SwrDeleter> swr_;  // input format -> encoder format, when they differ
+  int swr_in_channels_ = 0;
+  int swr_in_rate_ = 0;
+  std::vector<std::vector<float>> converted_;  // scratch output of swr_convert, per channel
 };
 
 }  // namespace trickle

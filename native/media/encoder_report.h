@@ -30,6 +30,7 @@ struct StreamEncoderStats {
   int64_t audio_in = 0;
   int64_t audio_packets_out = 0;
   int64_t audio_dropped = 0;      // audio packets not muxed (before the first segment, or non-monotonic)
+  int64_t audio_converted = 0;    // audio frames converted to the output's layout/rate (libswresample)
   double encode_ms = 0;           // time in the video encoder (send+receive)
   double download_ms = 0;
   double mux_ms = 0;

@@ -64,6 +64,25 @@ export interface NativeCapabilities {
  * capabilities() without FFmpeg and without the NVDEC/NVENC probes (which open a context and an
  * NVENC session on each device): the device list, CUDA, driver and TensorRT state.
  */
+/** One GPU's utilisation from NVML. Null: the driver does not report it for this GPU. */
+export interface NativeGpuStatsDevice {
+  index: number;
+  name: string;
+  memoryTotal: number;
+  memoryFree: number;
+  utilizationCompute: number | null;
+  utilizationMemory: number | null;
+  temperatureC: number | null;
+  powerW: number | null;
+}
+
+/** NVML's view of the GPUs; `reason` says why there is none (no driver, NVML failed). */
+export interface NativeGpuStats {
+  available: boolean;
+  reason?: string;
+  gpus: NativeGpuStatsDevice[];
+}
+
 export interface NativeGpuInventory {
   cuda: NativeCapabilities['cuda'];
   driver: NativeCapabilities['driver'];
@@ -408,6 +427,8 @@ export interface NativeEncoderStats {
   audioIn: number;
   audioPacketsOut: number;
   audioDropped: number;
+  /** Audio frames converted to the output's channel layout / sample rate. */
+  audioConverted: number;
   encodeMs: number;
   downloadMs: number;
   muxMs: number;
@@ -482,6 +503,8 @@ export interface NativeAddon {
   capabilities(): NativeCapabilities;
   /** Devices, CUDA, driver and TensorRT state, without probing NVDEC/NVENC on every GPU. */
   gpuInventory(): NativeGpuInventory;
+  /** Per-GPU utilisation from NVML (dlopen of libnvidia-ml.so.1, or `library`). */
+  gpuStats(library?: string): NativeGpuStats;
   /** Decodes every video frame of an in-memory container on a worker thread. */
   summarizeVideo(data: Buffer): Promise<NativeVideoSummary>;
   /** Runs the NV12->RGB kernel against its CPU implementation; resolves to the differing byte count. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { native, nativeAddonPath, packageRoot, type NativeCapabilities, type NativeGpuInventory } from './addon';
+import { native, nativeAddonPath, packageRoot, type NativeCapabilities, type NativeGpuInventory, type NativeGpuStats } from './addon';
 
 /** What this installation of trickle-rt can do on this machine. */
 export interface Capabilities extends NativeCapabilities {
@@ -68,4 +68,13 @@ export function capabilities(): Capabilities {
  */
 export function gpuInventory(): NativeGpuInventory {
   return native().gpuInventory();
+}
+
+/**
+ * Per-GPU utilisation, memory, temperature and power from NVML, which comes with the NVIDIA
+ * driver: libnvidia-ml.so.1 is loaded at the first call (never linked). Without it, `available`
+ * is false and `reason` says why. `library` (tests) loads another NVML-compatible library.
+ */
+export function gpuStats(library?: string): NativeGpuStats {
+  return native().gpuStats(library);
 }

@@ -32,7 +32,7 @@ import { describeTls, resolveTls, type TlsOptions } from '../trickle/tls';
 import { bearerAuthorized } from './auth';
 import { normaliseOrigin, refusedChannelUrl } from './channel-egress';
 import { installProcessGuard, type ProcessGuard } from './process-guard';
-import { gpuInfo } from './hardware';
+import { gpuInfo, gpuUtilization } from './hardware';
 import { serveNodeRequest } from './node-http';
 import { errorBody, isJsonContentType, json, parseJsonBody, splitUrl, type RouteRequest, type RouteResponse } from './routes';
 import { parseStartRequest, SUBSCRIBE_URL_REQUIRED } from './start-request';
@@ -568,7 +568,7 @@ export class StreamServer {
       ['GET /version', () => json(200, { ...info(), version: packageVersion() })],
       ['GET /app-version', () => json(200, { version: this.options.appVersion ?? '0.0.1' })],
       ['GET /hardware/info', () => json(200, { ...info(), gpu_info: gpuInfo() })],
-      ['GET /hardware/stats', () => json(200, { ...info(), gpu_stats: {} })],
+      ['GET /hardware/stats', () => json(200, { ...info(), ...gpuUtilization() })],
       ['GET /metrics', () => ({ status: 200, text: this.metricsText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' })],
     ];
     // Under a prefix, every route answers there too (an embedding app mounts the worker at it).

@@ -4,6 +4,7 @@ import { createProcessor } from '../../src/processor/create-processor';
 import { silentLogger } from '../../src/logger';
 import type { RouteRequest } from '../../src/worker/routes';
 import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-server';
+import { gpuUtilization } from '../../src/worker/hardware';
 import { FakeStream } from '../helpers/fake-stream';
 
 function makeServer(opts: Partial<StreamServerOptions> = {}) {
@@ -209,7 +210,10 @@ describe('StreamServer routes (app factory, no sockets)', () => {
     const hw = (await server.handle(req('GET', '/hardware/info'))).body as Record<string, unknown>;
     expect(hw).toMatchObject({ pipeline: 'byoc', model_id: 'my-cap' });
     expect(typeof hw['gpu_info']).toBe('object');
-    expect((await server.handle(req('GET', '/hardware/stats'))).body).toEqual({ pipeline: 'byoc', model_id: 'my-cap', gpu_stats: {} });
+    // The stats themselves come from NVML (test/native/gpu-stats.test.ts); here the route's shape.
+    const stats = (await server.handle(req('GET', '/hardware/stats'))).body as Record<string, unknown>;
+    expect(stats).toEqual({ pipeline: 'byoc', model_id: 'my-cap', ...gpuUtilization() });
+    expect(typeof stats['gpu_stats']).toBe('object');
   });
 
   it('bearer auth protects everything but /health', async () => {
