@@ -3,6 +3,9 @@
 // decision point (cheap: once per stream, not per frame):
 //   nvenc-open-fails  encoder 'auto' takes the NVENC path and h264_nvenc fails to open, so the
 //                     libx264 fallback runs (test/native/encoder-fallback.test.ts).
+//   encoder-fails-at-frame-25  every StreamEncoder fails with ERR_ENCODE at its 25th video frame,
+//                     as a GPU encoder that dies mid-stream (the stream pipeline's restarts,
+//                     test/integration/pipeline-restart.test.ts).
 // Unset in production; documented in docs/media.md. No N-API. Thread-safe (getenv only).
 #pragma once
 

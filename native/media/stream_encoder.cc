@@ -4,6 +4,7 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 }
 
+#include "common/fault_injection.h"
 #include "media/audio_track.h"
 #include "media/segment_muxer.h"
 #include "media/video_encoder.h"
@@ -85,6 +86,9 @@ void StreamEncoder::Run() {
     VideoEncoder video(options_, &report_);
     AudioTrack audio(options_, &report_, &muxer);
     const VideoEncoder::PacketFn write_video = [&muxer](AVPacket* pkt) { muxer.WriteVideo(pkt); };
+    // Tests of the stream pipeline's restart path: this encoder fails at its 25th video frame.
+    const bool inject_failure = FaultInjected("encoder-fails-at-frame-25");
+    int video_frames = 0;
     for (;;) {
       Item item;
       bool notify = false;
@@ -109,6 +113,9 @@ void StreamEncoder::Run() {
       if (notify) sink_->OnWritable();
       if (item.video) {
         report_.Update([](StreamEncoderStats& s) { ++s.frames_in; });
+        if (inject_failure && ++video_frames == 25) {
+          throw NativeException("ERR_ENCODE", "injected encoder failure at frame 25 (TRICKLE_RT_INJECT)", "encoder");
+        }
         if (!video.context()) {
           video.Open(*item.video);
           muxer.AttachVideo(video.context());
