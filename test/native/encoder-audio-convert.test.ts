@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { capabilities } from '../../src/native/capabilities';
 import { AudioFrame } from '../../src/media/audio-frame';
 import { Decoder } from '../../src/media/decoder';
 import { Encoder } from '../../src/media/encoder';
@@ -34,9 +35,9 @@ function toneFrame(fmt: Format, startSeconds: number): AudioFrame {
 }
 
 /** Encodes the 2 s pattern with a tone whose i-th audio frame has format `formatAt(i)`; returns the decoded output audio. */
-async function encodeWithTone(name: string, formatAt: (i: number) => Format) {
+async function encodeWithTone(name: string, formatAt: (i: number) => Format, audio: 'aac' | 'opus' = 'aac') {
   const decoder = Decoder.from(fixturePath('patternNoAudio'), { device: 'cpu', audio: 'none' });
-  const encoder = new Encoder({ gopSeconds: 1, audio: 'aac' });
+  const encoder = new Encoder({ gopSeconds: 1, audio });
   let audioTime = 0;
   let audioIndex = 0;
   const inputSeconds: number[] = [];
@@ -137,4 +138,13 @@ describe('Encoder audio conversion (libswresample)', () => {
     expect([r.rate, r.channels]).toEqual([48000, 2]);
     for (const c of [0, 1]) expect(rms(r.data[c]!, 9600, r.data[c]!.length - 4800) / TONE_RMS).toBeGreaterThan(0.3);
   });
+
+  it.skipIf(!capabilities().ffmpeg.encoders.libopus)('Opus: 44.1 kHz input (a rate Opus does not take) is resampled to 48 kHz', async () => {
+    const r = await encodeWithTone('opus-44k', () => ({ channels: 2, rate: 44100 }), 'opus');
+    expect(r.stats.audioConverted).toBeGreaterThan(50);
+    expect([r.rate, r.channels]).toEqual([48000, 2]);
+    expect(Math.abs(r.data[0]!.length / r.rate - r.inputSeconds)).toBeLessThan(0.1); // Opus pre-skip
+    expect(rms(r.data[0]!, 9600, r.data[0]!.length - 4800) / TONE_RMS).toBeGreaterThan(0.8);
+  });
 });
+
