@@ -5,6 +5,7 @@
 #include "bindings/class_registry.h"
 #include "bindings/frame_handle_support.h"
 #include "bindings/frame_wrap.h"
+#include "frame/audio_convert.h"
 
 namespace trickle {
 namespace {
@@ -28,6 +29,7 @@ class AudioFrameHandle : public Napi::ObjectWrap<AudioFrameHandle> {
 };
 
 Napi::Value AudioFrameFromChannelsJs(const Napi::CallbackInfo& info);
+Napi::Value AudioFrameConvertJs(const Napi::CallbackInfo& info);
 
 }  // namespace
 
@@ -44,6 +46,7 @@ void AudioFrameWrap::Init(Napi::Env env, Napi::Object exports) {
   ConstructorRegistry<AudioTag>::Set(env, ctor);
   exports.Set("NativeAudioFrame", ctor);
   exports.Set("audioFrameFromChannels", Napi::Function::New(env, AudioFrameFromChannelsJs, "audioFrameFromChannels"));
+  exports.Set("audioFrameConvert", Napi::Function::New(env, AudioFrameConvertJs, "audioFrameConvert"));
 }
 
 Napi::Object AudioFrameWrap::NewInstance(Napi::Env env, AudioFramePtr frame) {
@@ -144,6 +147,18 @@ Napi::Value AudioFrameFromChannelsJs(const Napi::CallbackInfo& info) {
       if (samples > 0) std::memcpy(f->extended_data[c], chans.Get(c).As<Napi::Float32Array>().Data(), sizeof(float) * samples);
     }
     return AudioFrameWrap::NewInstance(env, std::make_shared<const AudioFrame>(std::move(f), tb));
+  } catch (const NativeException& e) {
+    throw ToJsError(env, e.error());
+  }
+}
+
+// audioFrameConvert(frame, channels, sampleRate): a new frame (libswresample, flushed).
+Napi::Value AudioFrameConvertJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber()) ThrowTypeError(env, "audioFrameConvert(frame, channels, sampleRate)");
+  AudioFramePtr in = AudioFrameWrap::Unwrap(info[0]);
+  try {
+    return AudioFrameWrap::NewInstance(env, ConvertAudioFrame(*in, info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value()));
   } catch (const NativeException& e) {
     throw ToJsError(env, e.error());
   }

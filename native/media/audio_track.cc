@@ -16,8 +16,6 @@ namespace trickle {
 AudioTrack::AudioTrack(const StreamEncoderOptions& options, EncoderReport* report, SegmentMuxer* muxer)
     : opts_(options), report_(report), muxer_(muxer) {}
 
-void AudioTrack::SwrDeleter::operator()(SwrContext* s) const { swr_free(&s); }
-
 namespace {
 bool OpusRate(int rate) { return rate == 48000 || rate == 24000 || rate == 16000 || rate == 12000 || rate == 8000; }
 }  // namespace
@@ -77,25 +75,7 @@ void AudioTrack::AppendConverted(const AudioFrame& a) {
   }
   if (!swr_ || swr_in_channels_ != a.channels() || swr_in_rate_ != a.sample_rate()) {
     if (swr_) DrainConverter();
-    AVChannelLayout in_layout;
-    av_channel_layout_default(&in_layout, a.channels());
-    SwrContext* s = nullptr;
-    int ret = swr_alloc_set_opts2(&s, &ctx_->ch_layout, AV_SAMPLE_FMT_FLTP, ctx_->sample_rate, &in_layout, AV_SAMPLE_FMT_FLTP,
-                                  a.sample_rate(), 0, nullptr);
-    av_channel_layout_uninit(&in_layout);
-    ThrowIfAvError(ret, "ERR_ENCODE", "swr_alloc_set_opts2");
-    std::unique_ptr<SwrContext, SwrDeleter> swr(s);
-    // Mono into stereo: the same signal in both channels at unity gain (libswresample's default
-    // puts it at -3 dB in each).
-    // Downmixes are normalised so that no output sample can exceed the loudest input sample
-    // (for float, libswresample would otherwise let the sum of channels go past 1.0).
-    ThrowIfAvError(av_opt_set_double(swr.get(), "rematrix_maxval", 1.0, 0), "ERR_ENCODE", "av_opt_set_double(rematrix_maxval)");
-    if (a.channels() == 1 && ctx_->ch_layout.nb_channels == 2) {
-      const double duplicate[2] = {1.0, 1.0};
-      ThrowIfAvError(swr_set_matrix(swr.get(), duplicate, 1), "ERR_ENCODE", "swr_set_matrix");
-    }
-    ThrowIfAvError(swr_init(swr.get()), "ERR_ENCODE", "swr_init");
-    swr_ = std::move(swr);
+    swr_ = OpenAudioConverter(a.channels(), a.sample_rate(), ctx_->ch_layout.nb_channels, ctx_->sample_rate);
     swr_in_channels_ = a.channels();
     swr_in_rate_ = a.sample_rate();
   }

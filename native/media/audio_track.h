@@ -3,8 +3,7 @@
 // to the segment muxer in the 90 kHz output time base, shifted by the video's re-timing offset so
 // that audio stays in step with the pictures. The audio encoder is opened at the first frame's
 // layout and rate (Opus: 48 kHz when that rate is not one Opus takes); frames of another layout or
-// rate are converted to it with libswresample (mono into stereo is duplicated at unity gain; other
-// layouts use libswresample's default mixing matrix). An audio failure disables audio (a warning), never the
+// rate are converted to it (frame/audio_convert.h). An audio failure disables audio (a warning), never the
 // stream. No N-API.
 //
 // Threading: owned by the encoder thread; every method is called there.
@@ -13,11 +12,9 @@
 #include <cstdint>
 #include <vector>
 
-extern "C" {
-struct SwrContext;
-}
 
 #include "common/ffmpeg_handles.h"
+#include "frame/audio_convert.h"
 #include "frame/audio_frame.h"
 #include "media/encoder_report.h"
 #include "media/media_types.h"
@@ -48,10 +45,6 @@ class AudioTrack {
   void SendFrame(int n);
   void Drain();
 
-  struct SwrDeleter {
-    void operator()(SwrContext* s) const;
-  };
-
   const StreamEncoderOptions& opts_;
   EncoderReport* report_;
   SegmentMuxer* muxer_;
@@ -62,7 +55,7 @@ class AudioTrack {
   UniqueAVFrame frame_ = MakeAVFrame();
   UniqueAVPacket pkt_ = MakeAVPacket();
   std::shared_ptr<const AudioStreamInfo> passthrough_info_;  // params of the passthrough stream
-  std::unique_ptr<SwrContext, SwrDeleter> swr_;  // input format -> encoder format, when they differ
+  UniqueSwrContext swr_;  // input format -> encoder format, when they differ
   int swr_in_channels_ = 0;
   int swr_in_rate_ = 0;
   std::vector<std::vector<float>> converted_;  // scratch output of swr_convert, per channel

@@ -70,6 +70,30 @@ export class AudioFrame implements Disposable {
     return new AudioFrame(INTERNAL, handle);
   }
 
+  /**
+   * A new frame with another channel count and/or sample rate (each defaults to this frame's);
+   * this frame stays open. Mono into stereo duplicates the samples; other layouts are mixed with
+   * libswresample's default matrix, normalised so that the mix never exceeds the loudest channel;
+   * another rate is resampled and the result holds all of it (about `samples × sampleRate /
+   * this.sampleRate` samples). pts and time base are kept. One frame is converted on its own: to
+   * convert a continuous stream without seams at frame edges, hand the frames to an Encoder, which
+   * converts them to its output's layout and rate with one converter across frames.
+   *
+   * @example
+   * using stereo48k = frame.convert({ channels: 2, sampleRate: 48000 });
+   */
+  convert(options: { channels?: number; sampleRate?: number }): AudioFrame {
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    const channels = options.channels ?? this.channels;
+    const sampleRate = options.sampleRate ?? this.sampleRate;
+    if (!Number.isInteger(channels) || channels < 1 || channels > 8) throw invalidArg('channels', 'an integer from 1 to 8', channels);
+    if (!Number.isInteger(sampleRate) || sampleRate < 1 || sampleRate > 768000) {
+      throw invalidArg('sampleRate', 'an integer from 1 to 768000', sampleRate);
+    }
+    const h = handleOf(this);
+    return new AudioFrame(INTERNAL, callNativeSync(() => native().audioFrameConvert(h, channels, sampleRate)));
+  }
+
   /** True after close(). */
   get closed(): boolean {
     return this.#owned.released;

@@ -527,6 +527,8 @@ export interface NativeAddon {
     timeBaseNum: number,
     timeBaseDen: number,
   ): NativeAudioFrame;
+  /** A new frame with `channels` × `sampleRate` (libswresample, flushed). */
+  audioFrameConvert(frame: NativeAudioFrame, channels: number, sampleRate: number): NativeAudioFrame;
 
   // ---- TensorRT engine (infer helper) ----
   /** Deserializes or builds an engine on a worker thread; rejects ERR_TENSORRT_UNAVAILABLE without TensorRT. */
