@@ -607,3 +607,11 @@ export function plainRequest(url: string, method: string, headers: Record<string
     req.end(body);
   });
 }
+
+/** Starts a LocalOrchestrator and registers its close with a test file's `cleanups`. */
+export async function startOrchestrator(cleanups: Array<() => Promise<void> | void>, options: LocalOrchestratorOptions = {}): Promise<LocalOrchestrator> {
+  const orch = new LocalOrchestrator(options);
+  await orch.start();
+  cleanups.push(() => orch.close());
+  return orch;
+}

@@ -10,19 +10,14 @@ import { silentLogger } from '../../src/logger';
 import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-server';
 import { byocSettingsFromEnv, registerCapability } from '../../src/worker/registration';
 import { FakeStream } from '../helpers/fake-stream';
-import { LocalOrchestrator } from '../helpers/local-orchestrator';
+import { LocalOrchestrator, startOrchestrator } from '../helpers/local-orchestrator';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function orchestrator(): Promise<LocalOrchestrator> {
-  const orch = new LocalOrchestrator();
-  await orch.start();
-  cleanups.push(() => orch.close());
-  return orch;
-}
+const orchestrator = (): Promise<LocalOrchestrator> => startOrchestrator(cleanups);
 
 async function worker(orch: LocalOrchestrator, opts: Partial<StreamServerOptions> = {}) {
   const made: FakeStream[] = [];

@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -13,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { LocalOrchestrator } from '../helpers/local-orchestrator';
 import { selfSignedCert } from '../helpers/self-signed';
+import { freePort } from '../helpers/free-port';
 
 const root = resolve(__dirname, '..', '..');
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -20,13 +20,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 function serve(args: string[], env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [resolve(root, 'bin/trickle-rt.js'), 'serve', '--processor', 'examples/passthrough.ts', '--host', '127.0.0.1', ...args], {

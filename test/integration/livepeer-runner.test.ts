@@ -4,7 +4,6 @@
  * reserving a session and starting a stream through the orchestrator's proxy, the channel
  * callback, O2R `released`, TTL expiry, an orchestrator restart, unregister after draining.
  */
-import { createServer } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -14,27 +13,16 @@ import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-
 import { parseGoDuration } from '../../src/worker/live-runner';
 import { planRegistration } from '../../src/worker/livepeer-config';
 import { FakeStream } from '../helpers/fake-stream';
-import { LocalOrchestrator } from '../helpers/local-orchestrator';
+import { LocalOrchestrator, startOrchestrator } from '../helpers/local-orchestrator';
+import { freePort } from '../helpers/free-port';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
-async function orchestrator(): Promise<LocalOrchestrator> {
-  const orch = new LocalOrchestrator({ heartbeatIntervalMs: 100, heartbeatTtlMs: 1000, o2rIntervalMs: 200 });
-  await orch.start();
-  cleanups.push(() => orch.close());
-  return orch;
-}
+const orchestrator = (): Promise<LocalOrchestrator> => startOrchestrator(cleanups, { heartbeatIntervalMs: 100, heartbeatTtlMs: 1000, o2rIntervalMs: 200 });
 
 async function runner(orch: LocalOrchestrator, opts: Partial<StreamServerOptions> = {}, ready = true) {
   const made: FakeStream[] = [];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { TricklePublisher, TrickleServer, TrickleSubscriber } from '../../src/index';
-import { LocalOrchestrator } from '../helpers/local-orchestrator';
+import { LocalOrchestrator, startOrchestrator } from '../helpers/local-orchestrator';
 import { selfSignedCert } from '../helpers/self-signed';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -19,12 +19,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function orchestrator(): Promise<LocalOrchestrator> {
-  const orch = new LocalOrchestrator();
-  await orch.start();
-  cleanups.push(() => orch.close());
-  return orch;
-}
+const orchestrator = (): Promise<LocalOrchestrator> => startOrchestrator(cleanups);
 
 function pemFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'trickle-rt-tls-'));
