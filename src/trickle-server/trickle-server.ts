@@ -423,7 +423,10 @@ class SegmentReader {
     private readonly res: ServerResponse,
     private readonly latestAtRequest: number,
     private readonly stallTimeoutMs: number,
-    private readonly onDone: (cutByLimit: boolean) => void,
+    /** The response is over (written in full, aborted, or cut). */
+    private readonly onDone: () => void,
+    /** A limit took the segment from this reader (counted once per reader). */
+    private readonly onCut: () => void,
   ) {
     res.on('close', () => {
       this.finish(false);
@@ -464,9 +467,20 @@ class SegmentReader {
     }
   }
 
-  /** Aborts the response because a limit needs the segment back. */
+  /**
+   * Aborts the response because a limit needs the segment back. A reader whose response is over
+   * but whose last bytes still wait in the socket's write queue holds the segment too: its socket
+   * is destroyed (the queue goes with it) and the segment is released at once.
+   */
   cut(): void {
-    this.abort(true);
+    if (!this.done) {
+      this.abort(true);
+      return;
+    }
+    if (this.released) return;
+    this.res.destroy();
+    this.releaseSegment();
+    this.onCut();
   }
 
   /**
@@ -510,7 +524,8 @@ class SegmentReader {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.stallTimer);
-    this.onDone(byLimit);
+    this.onDone();
+    if (byLimit) this.onCut();
     // The segment's chunks stay referenced by the socket's write queue until the response is
     // flushed: the reader holds the segment (and its bytes count) until then.
     if (this.res.writableFinished || this.res.destroyed) this.releaseSegment();
@@ -812,7 +827,9 @@ export class TrickleServer {
   /**
    * Keeps the bytes of all segments within `maxRetainedBytes`, synchronously (a publisher never
    * waits): retained segments nobody reads go first (oldest first); then readers of complete or
-   * evicted segments are cut; last, segments still being written are cut, largest first.
+   * evicted segments are cut; last, segments still being written are cut, largest first. Every
+   * step frees its bytes synchronously (a cut reader still flushing drops its socket's queue), so
+   * the loop never cuts more than the budget needs; a segment with no bytes yet is never cut.
    */
   private enforceBudget(writing: Segment): void {
     const max = this.segmentBudget();
@@ -833,6 +850,8 @@ export class TrickleServer {
     const open = [...m.live].filter((seg) => !seg.closed).sort((a, b) => b.bytes - a.bytes || (a === writing ? 1 : b === writing ? -1 : 0));
     for (const seg of open) {
       if (m.bytes <= max) return;
+      // Cutting it would free nothing.
+      if (seg.bytes === 0) continue;
       this.counts.segmentsCut += 1;
       seg.cutShort();
       this.evict(seg);
@@ -1072,13 +1091,16 @@ export class TrickleServer {
     ch.subscribers++;
     ch.subscribersByClient.set(client, fromClient + 1);
     req.resume();
-    const reader = new SegmentReader(ch, seg, res, latestAtRequest, this.options.readerStallTimeoutMs, (cutByLimit) => {
+    const onDone = (): void => {
       ch.subscribers--;
       const left = (ch.subscribersByClient.get(client) ?? 1) - 1;
       if (left <= 0) ch.subscribersByClient.delete(client);
       else ch.subscribersByClient.set(client, left);
-      if (cutByLimit) this.counts.readersCut += 1;
-    });
+    };
+    const onCut = (): void => {
+      this.counts.readersCut += 1;
+    };
+    const reader = new SegmentReader(ch, seg, res, latestAtRequest, this.options.readerStallTimeoutMs, onDone, onCut);
     seg.readers.add(reader);
     reader.pump();
   }

@@ -175,6 +175,39 @@ describe('hostile clients against the trickle server', () => {
     expect(server.counters().segmentsCut).toBe(1);
   });
 
+  it('the budget cuts only what frees memory: a cut segment whose reader is still flushing is released at once, an empty open segment is left alone', async () => {
+    const budget = 256 * 1024;
+    const { server, port, base } = await serve({ maxRetainedBytes: budget });
+    // A reader of segment 0 that keeps up: when the segment is cut it has been handed every byte,
+    // ends its response and holds the segment until its socket has closed.
+    const first = fetch(`${base}/ch/0`).then(
+      (r) => r.arrayBuffer().then(() => 'complete', () => 'cut'),
+      () => 'cut',
+    );
+    // A reader waiting for segment 1 (precreated, open, no bytes yet).
+    const next = fetch(`${base}/ch/1`).then(async (r) => sha(Buffer.from(await r.arrayBuffer())));
+    await expect.poll(() => server.channelInfo('ch')?.subscribers, { timeout: 10_000 }).toBe(2);
+    // A publisher sending segment 0 in small pieces, each read before the next is sent, past the budget.
+    const publisher = await rawSocket(port, '127.0.0.1');
+    const total = 1024 * 1024;
+    publisher.write(`POST /ch/0 HTTP/1.1\r\nHost: t\r\nContent-Length: ${total}\r\n\r\n`);
+    let reply = '';
+    publisher.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+    for (let sent = 0; sent < total && !publisher.destroyed && reply === ''; sent += 8 * 1024) {
+      publisher.write(randomBytes(8 * 1024));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await until(() => server.counters().segmentsCut > 0, 'segment 0 cut');
+    // Segment 0 alone was cut, and its bytes were released without waiting for its reader's socket.
+    expect(server.counters().segmentsCut).toBe(1);
+    expect(server.counters().retainedBytes).toBeLessThanOrEqual(budget);
+    expect(await first).toBe('cut');
+    // Segment 1 was not touched: its reader gets it whole once it is published.
+    const small = randomBytes(64 * 1024);
+    await fetch(`${base}/ch/1`, { method: 'POST', body: small }).then((res) => expect(res.status).toBe(200));
+    expect(await next).toBe(sha(small));
+  });
+
   it('segment memory is pooled slabs reused across segments: every reader gets its own segment\'s bytes, the pool stays within the budget', async () => {
     const budget = 768 * 1024;
     const { server, base } = await serve({ maxRetainedBytes: budget, closedGraceMs: 0 });
