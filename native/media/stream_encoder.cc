@@ -44,15 +44,19 @@ void StreamEncoder::Start() {
 }
 
 bool StreamEncoder::Submit(Item item) {
-  std::lock_guard<std::mutex> lock(queue_mu_);
-  if (ended_ || cancelled_) return true;
-  queue_.push_back(std::move(item));
-  queue_cv_.notify_all();
-  if (static_cast<int>(queue_.size()) >= options_.max_queue) {
-    producer_waiting_ = true;
-    return false;
+  bool has_room = true;
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (ended_ || cancelled_) return true;
+    queue_.push_back(std::move(item));
+    if (static_cast<int>(queue_.size()) >= options_.max_queue) {
+      producer_waiting_ = true;
+      has_room = false;
+    }
   }
-  return true;
+  // Woken after the lock is released (the encoder thread would otherwise block on it at once).
+  queue_cv_.notify_all();
+  return has_room;
 }
 
 bool StreamEncoder::SubmitVideo(VideoFramePtr frame) { return Submit(Item{std::move(frame), nullptr, nullptr}); }

@@ -218,6 +218,8 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   private pendingAudio: Array<{ packet: unknown } | { frame: A }> = [];
   /** The input ended (EOS, stall, abort): the stall timer is not re-armed any more. */
   private inputDone = false;
+  /** The stall timer fired (the input is being ended). */
+  private inputStalled = false;
   private sawVideo = false;
   private readonly audioMode: 'passthrough' | 'process' | 'none';
   private framesSinceNativeStats = 0;
@@ -297,9 +299,14 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
    * drips a byte a second never decodes a frame and stalls like one that sends nothing.
    */
   private armStallTimer(): void {
-    if (this.inputDone) return;
-    clearTimeout(this.stallTimer);
+    if (this.inputDone || this.inputStalled) return;
+    // One timer for the stream, pushed back per frame (no new timer per frame).
+    if (this.stallTimer) {
+      this.stallTimer.refresh();
+      return;
+    }
     this.stallTimer = setTimeout(() => {
+      this.inputStalled = true;
       this.c.stats.add('inputStalls');
       this.c.log.warn('input stalled', { stall_ms: this.c.timings.inputStallMs });
       this.c.reportError(`input stalled: no bytes for ${this.c.timings.inputStallMs} ms`);
@@ -583,19 +590,24 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     const { timings, stats } = this.c;
     const pending = Promise.resolve().then(call);
     let overdue = false;
-    let deadline: NodeJS.Timeout | undefined;
-    let timeout: NodeJS.Timeout | undefined;
+    // One timer per call: it fires at the deadline (or at the timeout, if that comes first); the
+    // timeout's timer is armed only for a call that is already overdue.
+    let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-      deadline = setTimeout(() => {
-        overdue = true;
-        stats.processorCallsOverdue += 1;
-        stats.add('processorDeadlineMisses');
-        this.c.reportError(`${what} exceeded its ${timings.processorDeadlineMs} ms deadline`, {
-          deadline_ms: timings.processorDeadlineMs,
-          deadline_misses: stats.get('processorDeadlineMisses'),
-        });
-      }, timings.processorDeadlineMs);
-      timeout = setTimeout(() => resolve(TIMED_OUT), timings.processorTimeoutMs);
+      const first = Math.min(timings.processorDeadlineMs, timings.processorTimeoutMs);
+      timer = setTimeout(() => {
+        if (timings.processorDeadlineMs <= first) {
+          overdue = true;
+          stats.processorCallsOverdue += 1;
+          stats.add('processorDeadlineMisses');
+          this.c.reportError(`${what} exceeded its ${timings.processorDeadlineMs} ms deadline`, {
+            deadline_ms: timings.processorDeadlineMs,
+            deadline_misses: stats.get('processorDeadlineMisses'),
+          });
+        }
+        if (timings.processorTimeoutMs <= first) resolve(TIMED_OUT);
+        else timer = setTimeout(() => resolve(TIMED_OUT), timings.processorTimeoutMs - first);
+      }, first);
     });
     try {
       const result = await Promise.race([pending, timedOut]);
@@ -609,8 +621,7 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       }
       return result;
     } finally {
-      clearTimeout(deadline);
-      clearTimeout(timeout);
+      clearTimeout(timer);
       if (overdue) stats.processorCallsOverdue -= 1;
     }
   }
