@@ -9,6 +9,7 @@
  * All timestamps are taken in this process (performance.now()), so input and output share a clock.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 
@@ -122,6 +123,83 @@ export class RuntimeProcess {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+/** What a thread of the runtime process does, from its name (the addon names its media threads). */
+export type ThreadGroup = 'js' | 'decode' | 'encode' | 'other';
+
+/** Clock ticks per second of /proc's utime/stime (USER_HZ: 100 on every Linux ABI). */
+const USER_HZ = 100;
+
+/**
+ * CPU time of each thread of a process over an interval, by thread group: `js` is the process's
+ * main thread (JavaScript, libuv I/O and every native call made from JS), `decode` and `encode` the
+ * addon's decoder and encoder threads with the libavcodec / x264 workers they start (they inherit
+ * the names `trt-decode` / `trt-encode`), `other` the rest (V8's GC and compiler threads, libuv's
+ * pool). Read from /proc/<pid>/task (Linux; `available` is false elsewhere), sampled every
+ * `intervalMs` so that threads which exit before the end (a stream's, when it ends) still count, up
+ * to their last sample. Resolution: 10 ms of CPU per thread.
+ */
+export class ThreadCpuSampler {
+  private readonly startTicks = new Map<string, number>();
+  private readonly lastSeen = new Map<string, { group: ThreadGroup; ticks: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  readonly available: boolean;
+
+  constructor(
+    private readonly pid: number,
+    private readonly intervalMs = 200,
+  ) {
+    this.available = process.platform === 'linux' && existsSync(`/proc/${pid}/task`);
+  }
+
+  begin(): void {
+    if (!this.available) return;
+    for (const [tid, t] of this.read()) this.startTicks.set(tid, t.ticks);
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops sampling; CPU ms per group since `begin()` (empty when not available). */
+  end(): Partial<Record<ThreadGroup, number>> {
+    clearInterval(this.timer);
+    if (!this.available) return {};
+    this.sample();
+    const out: Partial<Record<ThreadGroup, number>> = {};
+    for (const [tid, t] of this.lastSeen) {
+      const ticks = t.ticks - (this.startTicks.get(tid) ?? 0);
+      if (ticks > 0) out[t.group] = (out[t.group] ?? 0) + (ticks * 1000) / USER_HZ;
+    }
+    return out;
+  }
+
+  private sample(): void {
+    for (const [tid, t] of this.read()) this.lastSeen.set(tid, t);
+  }
+
+  private read(): Map<string, { group: ThreadGroup; ticks: number }> {
+    const out = new Map<string, { group: ThreadGroup; ticks: number }>();
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${this.pid}/task`);
+    } catch {
+      return out;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${this.pid}/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        // Fields after the name: state is field 3; utime and stime are fields 14 and 15.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const ticks = Number(fields[11]) + Number(fields[12]);
+        const group: ThreadGroup = tid === String(this.pid) ? 'js' : name.startsWith('trt-decode') ? 'decode' : name.startsWith('trt-encode') ? 'encode' : 'other';
+        out.set(tid, { group, ticks });
+      } catch {
+        // The thread exited meanwhile.
+      }
+    }
+    return out;
   }
 }
 

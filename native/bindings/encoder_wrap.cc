@@ -159,6 +159,7 @@ class EncoderWrap : public PipelineWrap<EncoderWrap, StreamEncoder, EncoderEvent
     o.Set("encoderHeld", static_cast<double>(s.encoder_held));
     o.Set("width", s.width);
     o.Set("height", s.height);
+    o.Set("threads", s.threads);
     if (!s.last_warning.empty()) o.Set("lastWarning", s.last_warning);
     o.Set("queued", queued());
     return o;

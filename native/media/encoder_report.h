@@ -39,6 +39,7 @@ struct StreamEncoderStats {
   int64_t encoder_held = 0;       // frames sent to the video encoder whose packet has not come out yet
   int width = 0;
   int height = 0;
+  int threads = 0;                // the video encoder's thread count (0 until it is open)
   std::string last_warning;
 };
 

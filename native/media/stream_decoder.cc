@@ -14,6 +14,7 @@ extern "C" {
 
 #include "common/gpu_driver.h"
 #include "common/gpu_policy.h"
+#include "common/thread_name.h"
 #include "cuda/cuda_runtime_info.h"
 #include "frame/color_spec.h"
 #include "frame/cuda_device.h"
@@ -1103,7 +1104,10 @@ StreamDecoder::~StreamDecoder() {
 }
 
 void StreamDecoder::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameCurrentThread("trt-decode");
+    Run();
+  });
 }
 
 void StreamDecoder::Cancel() {

@@ -5,6 +5,7 @@ extern "C" {
 }
 
 #include "common/fault_injection.h"
+#include "common/thread_name.h"
 #include "media/audio_track.h"
 #include "media/segment_muxer.h"
 #include "media/video_encoder.h"
@@ -40,7 +41,10 @@ StreamEncoder::~StreamEncoder() {
 }
 
 void StreamEncoder::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameCurrentThread("trt-encode");
+    Run();
+  });
 }
 
 bool StreamEncoder::Submit(Item item) {

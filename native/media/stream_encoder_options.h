@@ -18,7 +18,7 @@ struct StreamEncoderOptions {
   std::string profile = "high";
   double gop_seconds = 2.0;         // keyframe (= segment) interval in media time
   double fps = 30;                  // nominal frame rate: rate control, and the step used to re-time
-  int threads = 0;                  // 0: min(8, cores / live video encoders), DefaultEncoderThreads
+  int threads = 0;                  // 0: DefaultEncoderThreads (cores / live encoders, frame size)
   AudioMode audio = AudioMode::kPassthrough;
   int64_t audio_bitrate = 96000;
   int max_queue = 16;               // items queued before Submit* asks the producer to wait

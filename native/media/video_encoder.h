@@ -21,8 +21,12 @@ struct SwsContext;
 
 namespace trickle {
 
-// Encoder threads when the caller does not say: min(8, cores / live video encoders), at least 1.
-int DefaultEncoderThreads();
+// Pixels per x264 slice thread when the caller does not say (a 1080p frame: 3 threads at most).
+constexpr int64_t kPixelsPerEncoderThread = 512 * 1024;
+
+// Encoder threads when the caller does not say: min(8, cores / live video encoders, pixels of a
+// width x height frame / kPixelsPerEncoderThread), at least 1.
+int DefaultEncoderThreads(int width, int height);
 
 class VideoEncoder {
  public:

@@ -29,7 +29,7 @@ export interface EncoderOptions {
   gopSeconds?: number;
   /** Nominal frame rate for rate control and for re-timing frames without a usable pts (default 30). */
   fps?: number;
-  /** Encoder threads (default min(8, cores / encoders alive in the process), at least 1). */
+  /** Encoder threads (default min(8, cores / encoders alive in the process, pixels per frame / 512 Ki), at least 1: a frame under half a megapixel is encoded by one thread). */
   threads?: number;
   /**
    * `'passthrough'` (default): remux packets given to `writeAudioPacket` without re-encoding;

@@ -439,6 +439,8 @@ export interface NativeEncoderStats {
   encoderHeld: number;
   width: number;
   height: number;
+  /** The video encoder's threads (x264 slice threads; 0 until it is open): `threads`, or the default by cores, live encoders and frame size. */
+  threads: number;
   lastWarning?: string;
   queued: number;
 }

@@ -27,7 +27,7 @@ export interface NativeMediaOptions {
   gopSeconds?: number;
   /** Software decoder threads per stream (default: min(4, cores / live decoders), at least 1). */
   decoderThreads?: number;
-  /** Encoder threads per stream (default: min(8, cores / live encoders), at least 1). */
+  /** Encoder threads per stream (default: min(8, cores / live encoders, output pixels / 512 Ki), at least 1). */
   encoderThreads?: number;
 }
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -163,6 +163,17 @@ describe('Encoder (H.264 + MPEG-TS segmenter on a native thread)', () => {
     expect(frames.every((f) => f.width === 160 && f.height === 96)).toBe(true);
     expect(ffmpegLumaFrames(whole, 160, 96).map((y) => patternIndex(y, 160, 160, 96))).toEqual([...Array(60).keys()]);
     expect(encoder.stats().scaled).toBe(60);
+  });
+
+  it('x264 threads: one for a frame under half a megapixel, one per half megapixel up to the cores otherwise; an explicit count as given', async () => {
+    const small = await transcode(fixturePath('patternNoAudio'), { width: 160, height: 96, audio: 'none' });
+    expect(small.encoder.stats().threads).toBe(1);
+    // 1280x1024 is 2.5 half-megapixels: two threads where two cores are free for this one encoder.
+    const large = await transcode(fixturePath('patternNoAudio'), { width: 1280, height: 1024, audio: 'none' });
+    expect(large.encoder.stats().threads).toBe(Math.max(1, Math.min(8, cpus().length, 2)));
+    const given = await transcode(fixturePath('patternNoAudio'), { width: 160, height: 96, audio: 'none', threads: 3 });
+    expect(given.encoder.stats().threads).toBe(3);
+    expect(ffprobeVideoFrames(save('threads3.ts', Buffer.concat(given.segments.map((x) => x.bytes))))).toHaveLength(60);
   });
 
   it('re-times input whose pts jump backwards: output pts strictly increase; the new size is scaled', async () => {

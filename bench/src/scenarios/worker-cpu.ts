@@ -11,8 +11,9 @@ import { readFileSync } from 'node:fs';
 import { floorArgs, runFfmpegBenchmark } from '../anchors';
 import { ensureClip } from '../clips';
 import { makeFigure } from '../figures';
-import { collect, feed, ProbeChannels, RuntimeProcess, withTimeout } from '../runtime-probe';
+import { collect, feed, ProbeChannels, RuntimeProcess, ThreadCpuSampler, type ThreadGroup, withTimeout } from '../runtime-probe';
 import { param, type ScenarioOutcome } from '../scenario';
+import { summarize } from '../stats';
 import { frameChunks } from '../ts-index';
 import type { CaseResult, RunOptions } from '../types';
 
@@ -23,6 +24,8 @@ interface CpuCase {
   goalMs: number;
 }
 
+const THREAD_GROUPS: readonly ThreadGroup[] = ['js', 'decode', 'encode', 'other'];
+
 export async function run(params: Record<string, unknown>, opts: RunOptions): Promise<ScenarioOutcome> {
   const fps = param(params, 'fps', 24);
   const seconds = param(params, 'seconds', 10);
@@ -31,7 +34,9 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
     { name: '1080p→512²', input: [1920, 1080], goalMs: 10 },
   ]);
   const runs = Math.max(2, opts.runs);
-  const runtime = await RuntimeProcess.start({ capacity: 1 });
+  // Decoder / encoder thread counts of the runtime (`--set 'runtime={"encoderThreads":1}'`); its defaults when absent.
+  const threadCounts = param<{ decoderThreads?: number; encoderThreads?: number }>(params, 'runtime', {});
+  const runtime = await RuntimeProcess.start({ capacity: 1, ...threadCounts });
   const channels = new ProbeChannels();
   await channels.start();
   const results: CaseResult[] = [];
@@ -45,6 +50,7 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
       const ours: number[] = [];
       const anchor: number[] = [];
       const outFrames: number[] = [];
+      const perThread: Partial<Record<ThreadGroup, number[]>> = {};
       let rss = 0;
       for (let r = 0; r < runs; r++) {
         opts.progress(++step, total, `${c.name}: floor, then stream ${r + 1}/${runs}`);
@@ -54,15 +60,20 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
         const inUrl = channels.channel(`${id}-in`);
         const outUrl = channels.channel(`${id}-out`);
         const collecting = collect(outUrl, channels.agent, { keepBytes: false });
+        const threads = new ThreadCpuSampler(runtime.pid);
         const u0 = await runtime.usage();
+        threads.begin();
         await runtime.startStream(id, inUrl, outUrl, { max_framerate: fps, width: 512, height: 512 });
         await feed(inUrl, frames, fps, channels.agent);
         const out = await withTimeout(collecting, 60_000, `B10 ${c.name} run ${r + 1}: output end of stream`);
         const u1 = await runtime.usage();
+        const byThread = threads.end();
         rss = Math.max(rss, u1.rssBytes);
         const n = out.firstByteAt.length;
         if (n === 0) throw new Error(`B10 ${c.name} run ${r + 1}: no output frame`);
         ours.push((u1.cpuMs - u0.cpuMs) / n);
+        // The first run warms the process up (module loading, JIT): like the medians, the breakdown is of the later runs.
+        if (r > 0) for (const g of THREAD_GROUPS) (perThread[g] ??= []).push((byThread[g] ?? 0) / n);
         outFrames.push(n);
         await runtime.stopStream(id);
       }
@@ -79,7 +90,13 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
           }),
         ],
         rssBytes: rss,
-        extra: { inputFrames: frames.length, outputFramesPerRun: outFrames.join(' ') },
+        extra: {
+          inputFrames: frames.length,
+          outputFramesPerRun: outFrames.join(' '),
+          ...(Object.keys(perThread).length > 0
+            ? { cpuPerFrameByThreadMs: THREAD_GROUPS.map((g) => `${g} ${summarize(perThread[g] ?? [0]).median.toFixed(2)}`).join(' · ') }
+            : {}),
+        },
       });
     }
   } finally {
@@ -91,6 +108,7 @@ export async function run(params: Record<string, unknown>, opts: RunOptions): Pr
     notes: [
       `${runs} runs per case, interleaved (floor, stream, floor, stream …); one stream at a time, ${seconds} s at ${fps} fps, real time, params width=height=512 (the worker resizes larger input)`,
       'ours: CPU time of the whole runtime process (decode, resize, identity processor, encode, trickle subscribe and publish) over the stream / frames out; the probe (feeder, trickle server, collector) runs in another process',
+      'cpuPerFrameByThreadMs (Linux): the same CPU time by thread, median of the runs after the first: js = the main thread (JavaScript, HTTP I/O, native calls from JS), decode / encode = the addon\'s trt-decode / trt-encode threads with their libavcodec and x264 workers, other = V8\'s GC and compiler threads and libuv\'s pool (the 1080p resize runs there); 10 ms resolution per thread',
       `floor: ffmpeg ${floorArgs('clip.ts', [512, 512]).join(' ')} (scale only for the 1080p input); -benchmark utime+stime / frames`,
     ],
   };
