@@ -1,5 +1,6 @@
 /**
- * Small helpers shared by every layer: an abortable delay, exponential backoff and the abort error.
+ * Small helpers shared by every layer: an abortable delay, exponential backoff, the abort error and
+ * the http(s) URL check.
  * One abort semantic everywhere: `delay` resolves early when its signal aborts and never rejects;
  * a caller that must stop checks `signal.aborted` (or calls `throwIfAborted`) afterwards.
  */
@@ -37,4 +38,16 @@ export function abortError(signal: AbortSignal): TrickleError {
 /** Throws `abortError(signal)` when the signal has aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
+}
+
+/** `text` as a URL when it is an absolute http(s) URL; undefined for anything else (not a string, unparsable, another scheme). */
+export function parseHttpUrl(text: unknown): URL | undefined {
+  if (typeof text !== 'string' && !(text instanceof URL)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(String(text));
+  } catch {
+    return undefined;
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
 }

@@ -6,16 +6,12 @@ import { request as httpRequest, type Agent as HttpAgent, type ClientRequest, ty
 import { request as httpsRequest } from 'node:https';
 
 import { ErrorCodes, invalidArg, TrickleError } from '../errors';
+import { parseHttpUrl } from '../util';
 
 /** Parses and validates a channel URL (`http(s)://host[:port]/base/channel`), without a trailing slash. */
 export function parseChannelUrl(url: string | URL, what = 'url'): URL {
-  let u: URL;
-  try {
-    u = new URL(String(url));
-  } catch {
-    throw invalidArg(what, 'an http(s) URL of a trickle channel', String(url));
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalidArg(what, 'an http(s) URL of a trickle channel', String(url));
+  const u = parseHttpUrl(url);
+  if (!u) throw invalidArg(what, 'an http(s) URL of a trickle channel', String(url));
   u.pathname = u.pathname.replace(/\/+$/, '');
   if (u.pathname === '') throw invalidArg(what, 'a URL with a channel path', String(url));
   u.search = '';

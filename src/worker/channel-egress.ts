@@ -13,6 +13,7 @@ import { isIP } from 'node:net';
 
 import { invalidArg } from '../errors';
 import type { StartRequest } from '../stream/stream-handle';
+import { parseHttpUrl } from '../util';
 
 const CHANNEL_KEYS = ['subscribe_url', 'publish_url', 'control_url', 'events_url', 'data_url'] as const;
 
@@ -21,13 +22,9 @@ const LOOKUP_TIMEOUT_MS = 2000;
 
 /** Normalises an allow-list entry to a URL origin; throws ERR_INVALID_ARG for anything but an http(s) origin. */
 export function normaliseOrigin(entry: string): string {
-  let url: URL;
-  try {
-    url = new URL(entry);
-  } catch {
-    throw invalidArg('allowed channel origin', 'an http(s) origin such as https://orchestrator:8935', entry);
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || (url.pathname !== '/' && url.pathname !== '')) {
+  const url = parseHttpUrl(entry);
+  if (!url) throw invalidArg('allowed channel origin', 'an http(s) origin such as https://orchestrator:8935', entry);
+  if (url.pathname !== '/' && url.pathname !== '') {
     throw invalidArg('allowed channel origin', 'an http(s) origin such as https://orchestrator:8935 (no path)', entry);
   }
   return url.origin;

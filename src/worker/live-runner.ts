@@ -23,7 +23,7 @@ import { silentLogger } from '../logger';
 import { peerRequest } from '../trickle/peer-request';
 import { createPeerAgent, resolveTls, type TlsOptions } from '../trickle/tls';
 import { TrickleSubscriber } from '../trickle/trickle-subscriber';
-import { delay } from '../util';
+import { delay, parseHttpUrl } from '../util';
 
 /** `gpu` of a registration: a description, or a local device index. */
 export type LiveRunnerGpu = { id?: string; name?: string; vram_mb?: number } | number;
@@ -82,13 +82,7 @@ export function parseGoDuration(text: unknown): number | undefined {
 
 export function validateLiveRunner(opts: LiveRunnerOptions): void {
   for (const key of ['orchUrl', 'runnerUrl'] as const) {
-    let u: URL | undefined;
-    try {
-      u = new URL(opts[key]);
-    } catch {
-      u = undefined;
-    }
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw invalidArg(`liveRunner.${key}`, 'an absolute http(s) URL', opts[key]);
+    if (!parseHttpUrl(opts[key])) throw invalidArg(`liveRunner.${key}`, 'an absolute http(s) URL', opts[key]);
   }
   if (typeof opts.orchSecret !== 'string' || opts.orchSecret === '') throw invalidArg('liveRunner.orchSecret', 'a non-empty string', opts.orchSecret);
   if (typeof opts.app !== 'string' || opts.app === '' || opts.app !== opts.app.trim()) throw invalidArg('liveRunner.app', 'a non-empty string without surrounding spaces', opts.app);

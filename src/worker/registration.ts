@@ -23,7 +23,7 @@ import type { Logger } from '../logger';
 import { silentLogger } from '../logger';
 import { peerRequest } from '../trickle/peer-request';
 import { createPeerAgent, isCertificateError, resolveTls, type TlsOptions } from '../trickle/tls';
-import { delay } from '../util';
+import { delay, parseHttpUrl } from '../util';
 
 export interface RegistrationOptions {
   /** Orchestrator base URL (`https://orch:8935`). */
@@ -95,13 +95,7 @@ export function registrationBody(opts: RegistrationOptions): Record<string, unkn
 /** Checks what go-livepeer would reject or misread; throws ERR_INVALID_ARG. */
 export function validateRegistration(opts: RegistrationOptions): void {
   for (const key of ['orchUrl', 'url'] as const) {
-    let u: URL | undefined;
-    try {
-      u = new URL(opts[key]);
-    } catch {
-      u = undefined;
-    }
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw invalidArg(`registration ${key}`, 'an http(s) URL', opts[key]);
+    if (!parseHttpUrl(opts[key])) throw invalidArg(`registration ${key}`, 'an http(s) URL', opts[key]);
   }
   if (typeof opts.orchSecret !== 'string' || opts.orchSecret === '') throw invalidArg('registration orchSecret', 'a non-empty string', opts.orchSecret);
   if (typeof opts.name !== 'string' || opts.name === '') throw invalidArg('registration name', 'a non-empty string', opts.name);

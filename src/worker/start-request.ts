@@ -1,6 +1,7 @@
 /** The body of `POST /stream/start`, validated. */
 import { ParamsValidationError, validateParams } from '../params';
 import type { StartRequest } from '../stream/stream-handle';
+import { parseHttpUrl } from '../util';
 
 /** Why a gateway start without `subscribe_url` is refused: the input channel is the stream (pytrickle requires it too). */
 export const SUBSCRIBE_URL_REQUIRED = 'subscribe_url is required: the trickle channel this worker reads the input video from (e.g. http://gateway:3389/ai/trickle/<stream>)';
@@ -16,13 +17,7 @@ export function parseStartRequest(body: unknown): StartRequest {
     const v = b[key];
     if (v === undefined || v === null || v === '') continue;
     if (typeof v !== 'string') throw new Error(`${key} must be a string`);
-    let url: URL;
-    try {
-      url = new URL(v);
-    } catch {
-      throw new Error(`${key} must be an http(s) URL (received ${JSON.stringify(v)})`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${key} must be an http(s) URL (received ${JSON.stringify(v)})`);
+    if (!parseHttpUrl(v)) throw new Error(`${key} must be an http(s) URL (received ${JSON.stringify(v)})`);
     out[key] = v;
   }
   if (b['params'] !== undefined && b['params'] !== null) {

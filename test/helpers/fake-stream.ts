@@ -1,5 +1,8 @@
-/** A StreamHandle without media, for tests of the HTTP layer. */
+/** A StreamHandle without media, for tests of the HTTP layer, and a StreamServer that makes them. */
+import { silentLogger } from '../../src/logger';
+import { createProcessor } from '../../src/processor/create-processor';
 import { StreamStats } from '../../src/stream/stream-stats';
+import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-server';
 import type { StreamParams } from '../../src/params';
 import type { ParamsSource, StartRequest, StreamEnd, StreamHandle, StreamPhase } from '../../src/stream/stream-handle';
 
@@ -37,4 +40,23 @@ export class FakeStream implements StreamHandle {
     this.updates.push({ params, source });
     this.params = { ...this.params, ...params };
   }
+}
+
+/**
+ * A StreamServer (no processor hooks, silent) whose streams are FakeStreams, collected in `made`.
+ * Not listening: the caller listens, initializes and shuts it down as its test needs.
+ */
+export function fakeStreamServer(options: Partial<StreamServerOptions> = {}): { server: StreamServer; made: FakeStream[] } {
+  const made: FakeStream[] = [];
+  const server = new StreamServer({
+    processor: createProcessor({}),
+    logger: silentLogger,
+    streamFactory: (req) => {
+      const s = new FakeStream(req);
+      made.push(s);
+      return s;
+    },
+    ...options,
+  });
+  return { server, made };
 }

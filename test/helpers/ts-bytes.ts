@@ -14,6 +14,16 @@ export function prng(seed: number): () => number {
   };
 }
 
+/** Offsets of the 188-byte TS packets that start a PES (payload_unit_start) on `pid`. */
+export function pesStarts(bytes: Buffer, pid: number): number[] {
+  const out: number[] = [];
+  for (let p = 0; p + 188 <= bytes.length; p += 188) {
+    const packetPid = ((bytes[p + 1]! & 0x1f) << 8) | bytes[p + 2]!;
+    if (packetPid === pid && (bytes[p + 1]! & 0x40) !== 0) out.push(p);
+  }
+  return out;
+}
+
 /**
  * Splits a 188-byte-packet MPEG-TS stream before each video keyframe: a packet that starts a PES
  * (payload_unit_start) on the video PID (FFmpeg's default 0x100) and carries random_access_indicator

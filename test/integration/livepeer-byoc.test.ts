@@ -9,7 +9,7 @@ import { createProcessor } from '../../src/processor/create-processor';
 import { silentLogger } from '../../src/logger';
 import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-server';
 import { byocSettingsFromEnv, registerCapability } from '../../src/worker/registration';
-import { FakeStream } from '../helpers/fake-stream';
+import { fakeStreamServer } from '../helpers/fake-stream';
 import { LocalOrchestrator, startOrchestrator } from '../helpers/local-orchestrator';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -20,19 +20,11 @@ afterEach(async () => {
 const orchestrator = (): Promise<LocalOrchestrator> => startOrchestrator(cleanups);
 
 async function worker(orch: LocalOrchestrator, opts: Partial<StreamServerOptions> = {}) {
-  const made: FakeStream[] = [];
-  const server = new StreamServer({
-    processor: createProcessor({}),
+  const { server, made } = fakeStreamServer({
     port: 0,
     host: '127.0.0.1',
-    logger: silentLogger,
     register: 'byoc',
     byoc: { orchUrl: orch.url, orchSecret: orch.secret, watchIntervalMs: 100 },
-    streamFactory: (req) => {
-      const s = new FakeStream(req);
-      made.push(s);
-      return s;
-    },
     ...opts,
   });
   await server.listen();

@@ -23,6 +23,27 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** The tint processor as a BYOC worker of `orch`, riding out transport outages up to `outageMs`. */
+async function tintWorker(orch: LocalOrchestrator, outageMs: number): Promise<StreamServer> {
+  const server = new StreamServer({
+    processor: createTintProcessor(),
+    port: 0,
+    host: '127.0.0.1',
+    logger: process.env['DBG'] ? createLogger({ level: 'debug' }) : silentLogger,
+    capabilityName: 'tint',
+    register: 'byoc',
+    byoc: { orchUrl: orch.url, orchSecret: orch.secret, watchIntervalMs: 200 },
+    timings: { ...FAST_TIMINGS, outageMs },
+    queueSize: 256,
+    // 10 fps input, a segment (keyframe) every 0.5 s of media time: 5 frames per output segment.
+    media: { device: 'cpu', gopSeconds: 0.5 },
+  });
+  await server.listen();
+  await server.initialize();
+  cleanups.push(() => server.shutdown());
+  return server;
+}
+
 /** Reads and decodes a channel until its end, going on past segments cut by the outage. */
 function readOutput(url: string, signal: AbortSignal): { frames: () => number; done: Promise<void> } {
   let frames = 0;
@@ -76,22 +97,7 @@ describe('an orchestrator outage mid-stream', () => {
     const orch = new LocalOrchestrator();
     await orch.start();
     cleanups.push(() => orch.close());
-    const server = new StreamServer({
-      processor: createTintProcessor(),
-      port: 0,
-      host: '127.0.0.1',
-      logger: process.env['DBG'] ? createLogger({ level: 'debug' }) : silentLogger,
-      capabilityName: 'tint',
-      register: 'byoc',
-      byoc: { orchUrl: orch.url, orchSecret: orch.secret, watchIntervalMs: 200 },
-      timings: { ...FAST_TIMINGS, outageMs: 15_000 },
-      queueSize: 256,
-      // 10 fps input, a segment (keyframe) every 0.5 s of media time: 5 frames per output segment.
-      media: { device: 'cpu', gopSeconds: 0.5 },
-    });
-    await server.listen();
-    await server.initialize();
-    cleanups.push(() => server.shutdown());
+    const server = await tintWorker(orch, 15_000);
     expect(await server.registrationResult()).toMatchObject({ registered: true });
     orch.capabilities.get('tint')!.url = server.url;
 
@@ -153,21 +159,7 @@ describe('an orchestrator outage mid-stream', () => {
     const orch = new LocalOrchestrator();
     await orch.start();
     cleanups.push(() => orch.close());
-    const server = new StreamServer({
-      processor: createTintProcessor(),
-      port: 0,
-      host: '127.0.0.1',
-      logger: silentLogger,
-      capabilityName: 'tint',
-      register: 'byoc',
-      byoc: { orchUrl: orch.url, orchSecret: orch.secret, watchIntervalMs: 200 },
-      timings: { ...FAST_TIMINGS, outageMs: 1500 },
-      queueSize: 256,
-      media: { device: 'cpu', gopSeconds: 0.5 },
-    });
-    await server.listen();
-    await server.initialize();
-    cleanups.push(() => server.shutdown());
+    const server = await tintWorker(orch, 1500);
     await server.registrationResult();
     orch.capabilities.get('tint')!.url = server.url;
     const { stream } = await orch.startStream('tint', { params: { tint: 'red', width: 64, height: 64 } });

@@ -8,11 +8,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { createProcessor } from '../../src/processor/create-processor';
-import { silentLogger } from '../../src/logger';
 import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-server';
 import { parseGoDuration } from '../../src/worker/live-runner';
 import { planRegistration } from '../../src/worker/livepeer-config';
-import { FakeStream } from '../helpers/fake-stream';
+import { fakeStreamServer } from '../helpers/fake-stream';
 import { LocalOrchestrator, startOrchestrator } from '../helpers/local-orchestrator';
 import { freePort } from '../helpers/free-port';
 
@@ -25,20 +24,12 @@ afterEach(async () => {
 const orchestrator = (): Promise<LocalOrchestrator> => startOrchestrator(cleanups, { heartbeatIntervalMs: 100, heartbeatTtlMs: 1000, o2rIntervalMs: 200 });
 
 async function runner(orch: LocalOrchestrator, opts: Partial<StreamServerOptions> = {}, ready = true) {
-  const made: FakeStream[] = [];
   const port = await freePort();
-  const server = new StreamServer({
-    processor: createProcessor({}),
+  const { server, made } = fakeStreamServer({
     port,
     host: '127.0.0.1',
-    logger: silentLogger,
     capabilityName: 'tint',
     liveRunner: { orchUrl: orch.url, orchSecret: orch.secret, runnerUrl: `http://127.0.0.1:${port}`, version: '1.2.3', metadata: '{"region":"test"}' },
-    streamFactory: (req) => {
-      const s = new FakeStream(req);
-      made.push(s);
-      return s;
-    },
     ...opts,
   });
   await server.listen();

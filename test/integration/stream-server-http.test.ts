@@ -6,11 +6,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createProcessor } from '../../src/processor/create-processor';
-import { silentLogger } from '../../src/logger';
 import { registerCapabilityFromEnv } from '../../src/worker/registration';
-import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-server';
-import { FakeStream } from '../helpers/fake-stream';
+import type { StreamServerOptions } from '../../src/worker/stream-server';
+import { fakeStreamServer } from '../helpers/fake-stream';
 
 const servers: Array<{ close(): Promise<void> | void }> = [];
 afterEach(async () => {
@@ -18,20 +16,7 @@ afterEach(async () => {
 });
 
 async function worker(opts: Partial<StreamServerOptions> = {}) {
-  const made: FakeStream[] = [];
-  const server = new StreamServer({
-    processor: createProcessor({}),
-    port: 0,
-    host: '127.0.0.1',
-    logger: silentLogger,
-    register: false,
-    streamFactory: (req) => {
-      const s = new FakeStream(req);
-      made.push(s);
-      return s;
-    },
-    ...opts,
-  });
+  const { server, made } = fakeStreamServer({ port: 0, host: '127.0.0.1', register: false, ...opts });
   await server.listen();
   await server.initialize();
   servers.push(server);

@@ -19,8 +19,8 @@ import { Decoder, type DecodedItem } from '../../src/media/decoder';
 import { Encoder } from '../../src/media/encoder';
 import type { VideoFrame } from '../../src/media/video-frame';
 import { ffprobeFrames, fixturePath, patternIndex } from '../helpers/fixtures';
+import { pesStarts } from '../helpers/ts-bytes';
 
-const TS = 188;
 /**
  * The bound, and how long the tests leave the decoder's output unread (so that what is queued ages
  * past the bound). Input pushed while the output is read is decoded within a small part of the
@@ -32,16 +32,6 @@ const PAUSE_MS = 1500;
 const DROP_ALL_FACTOR = 4;
 /** Room for the whole fixture in the decoder's buffers (nothing waits on backpressure). */
 const ROOM = 64 * 1024 * 1024;
-
-/** Offsets of the TS packets that start a PES on `pid`. */
-function pesStarts(bytes: Buffer, pid: number): number[] {
-  const out: number[] = [];
-  for (let p = 0; p + TS <= bytes.length; p += TS) {
-    const packetPid = ((bytes[p + 1]! & 0x1f) << 8) | bytes[p + 2]!;
-    if (packetPid === pid && (bytes[p + 1]! & 0x40) !== 0) out.push(p);
-  }
-  return out;
-}
 
 function indexOf(frame: VideoFrame): number {
   const [y] = frame.planes();

@@ -10,18 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 import { Decoder, type DecodedItem } from '../../src/media/decoder';
 import { fixturePath, patternIndex } from '../helpers/fixtures';
-
-const TS = 188;
-
-/** Offsets of the TS packets that start a PES on `pid`. */
-function pesStarts(bytes: Buffer, pid: number): number[] {
-  const out: number[] = [];
-  for (let p = 0; p + TS <= bytes.length; p += TS) {
-    const packetPid = ((bytes[p + 1]! & 0x1f) << 8) | bytes[p + 2]!;
-    if (packetPid === pid && (bytes[p + 1]! & 0x40) !== 0) out.push(p);
-  }
-  return out;
-}
+import { pesStarts } from '../helpers/ts-bytes';
 
 function ffprobePackets(path: string, stream: 'v' | 'a'): Array<{ pts: number; size: number }> {
   const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', `${stream}:0`, '-show_entries', 'packet=pts,size', '-of', 'csv=p=0', path], {

@@ -1,26 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
 import { createProcessor } from '../../src/processor/create-processor';
-import { silentLogger } from '../../src/logger';
 import type { RouteRequest } from '../../src/worker/routes';
-import { StreamServer, type StreamServerOptions } from '../../src/worker/stream-server';
+import type { StreamServerOptions } from '../../src/worker/stream-server';
 import { gpuUtilization } from '../../src/worker/hardware';
-import { FakeStream } from '../helpers/fake-stream';
+import { fakeStreamServer } from '../helpers/fake-stream';
 
 function makeServer(opts: Partial<StreamServerOptions> = {}) {
-  const made: FakeStream[] = [];
-  const server = new StreamServer({
-    processor: createProcessor({}),
-    logger: silentLogger,
-    register: false,
-    streamFactory: (req) => {
-      const s = new FakeStream(req);
-      made.push(s);
-      return s;
-    },
-    ...opts,
-  });
-  return { server, made };
+  return fakeStreamServer({ register: false, ...opts });
 }
 
 function req(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): RouteRequest {
