@@ -41,6 +41,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   trickle::InitEncoder(env, exports);
   trickle::InitPipelineRegistry(env, exports);
   trickle::InitGpuPolicy(env, exports);
+  trickle::InitPageMemory(env, exports);
   return exports;
 }
 

@@ -21,7 +21,7 @@ const ALLOWED = {
   media: [GROUND, 'native'],
   infer: [GROUND, 'native', 'media'],
   trickle: [GROUND],
-  'trickle-server': [GROUND, 'trickle'],
+  'trickle-server': [GROUND, 'native', 'trickle'],
   processor: [GROUND, 'native', 'media', 'infer'],
   stream: [GROUND, 'native', 'media', 'infer', 'trickle', 'processor'],
   worker: [GROUND, 'native', 'media', 'infer', 'trickle', 'trickle-server', 'processor', 'stream'],

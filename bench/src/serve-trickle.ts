@@ -21,6 +21,8 @@ async function main(): Promise<void> {
     const mem = process.memoryUsage();
     counters['heapTotalBytes'] = mem.heapTotal;
     counters['arrayBufferBytes'] = mem.arrayBuffers;
+    // 1: segment slabs are kernel pages given back at once and body chunks are freed when copied (the addon loaded).
+    counters['slabMemoryPages'] = server.slabMemory === 'pages' ? 1 : 0;
     process.send?.({ type: 'usage', id: msg.id, rssBytes: mem.rss, counters } satisfies ServeTrickleReply);
   });
   process.on('disconnect', () => {

@@ -18,5 +18,7 @@ void InitDecoder(Napi::Env env, Napi::Object exports);
 void InitEncoder(Napi::Env env, Napi::Object exports);
 // gpu_policy_wrap.cc: gpuPolicy (the GPU paths' decisions, for tests and `trickle-rt info`)
 void InitGpuPolicy(Napi::Env env, Napi::Object exports);
+// page_memory_wrap.cc: mapPages, discardPages, releaseArrayBuffer, pageSize (the trickle server's slabs)
+void InitPageMemory(Napi::Env env, Napi::Object exports);
 
 }  // namespace trickle

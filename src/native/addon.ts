@@ -547,6 +547,16 @@ export interface NativeAddon {
 
   // ---- GPU policy (tests, diagnostics) ----
   gpuPolicy: NativeGpuPolicy;
+
+  // ---- page memory (the trickle server's segment slabs) ----
+  /** The system page size: the unit of `mapPages` and `discardPages`. */
+  pageSize: number;
+  /** `bytes` (a positive multiple of `pageSize`, at most 1 GiB) of zero-filled memory mapped from the kernel; unmapped when garbage-collected. */
+  mapPages(bytes: number): ArrayBuffer;
+  /** Gives the pages of a page-aligned range of a `mapPages` buffer back to the kernel now; they read as zeros until written again. */
+  discardPages(buffer: ArrayBuffer, offset: number, length: number): void;
+  /** Detaches `buffer`, freeing its memory now rather than at a garbage collection; false when it cannot be detached. */
+  releaseArrayBuffer(buffer: ArrayBuffer): boolean;
 }
 
 // ---- loader ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 
 import { ErrorCodes, invalidArg, TrickleError } from '../errors';
+import { defaultSlabSource, type SlabSource } from './slab-memory';
 import {
   CLOSED_VALUE,
   HEADER_CLOSED,
@@ -195,7 +196,9 @@ const SLAB_BYTES = 64 * 1024;
  * the segments take is the same memory, not fresh allocations whose predecessors linger until a GC.
  * A segment is live from its creation until it is out of its channel's slot (evicted, replaced,
  * channel gone) and no reader holds it (a reader holds it until its response is flushed); then its
- * slabs return to the pool, which keeps at most what the budget leaves free.
+ * slabs return to the pool, which keeps at most what the budget leaves free. A slab over that is
+ * dropped through the slab source (slab-memory.ts): its pages go back to the kernel at once, or,
+ * without the native addon, the garbage collector frees it.
  */
 class SegmentMemory {
   /** Bytes of the slabs live segments hold (their capacity: what the server really holds). */
@@ -212,6 +215,7 @@ class SegmentMemory {
   private pooledLowWater = 0;
 
   constructor(
+    readonly source: SlabSource,
     readonly onGrow: (seg: Segment) => void,
     /** The bytes segments and pool together may hold now. */
     readonly limit: () => number,
@@ -224,7 +228,7 @@ class SegmentMemory {
       this.pooledLowWater = Math.min(this.pooledLowWater, this.pooledBytes);
     }
     this.bytes += size;
-    return slab ?? Buffer.allocUnsafeSlow(size);
+    return slab ?? this.source.take(size);
   }
 
   releaseIfUnused(seg: Segment): void {
@@ -233,8 +237,11 @@ class SegmentMemory {
     for (const slab of slabs) this.bytes -= slab.length;
     const room = this.limit() - this.bytes;
     for (const slab of slabs) {
-      // Over what the budget leaves free, a slab is dropped (the garbage collector frees it).
-      if (this.pooledBytes + slab.length > room) continue;
+      // Over what the budget leaves free, a slab is dropped.
+      if (this.pooledBytes + slab.length > room) {
+        this.source.drop(slab);
+        continue;
+      }
       this.pool.get(slab.length)?.push(slab);
       this.pooledBytes += slab.length;
     }
@@ -243,7 +250,11 @@ class SegmentMemory {
   /** Drops pooled slabs until segments and pool fit `limit` (or the pool is empty). */
   shrinkPool(limit: number): void {
     for (const slabs of this.pool.values()) {
-      while (this.bytes + this.pooledBytes > limit && slabs.length > 0) this.pooledBytes -= (slabs.pop() as Buffer).length;
+      while (this.bytes + this.pooledBytes > limit && slabs.length > 0) {
+        const slab = slabs.pop() as Buffer;
+        this.pooledBytes -= slab.length;
+        this.source.drop(slab);
+      }
     }
     this.pooledLowWater = Math.min(this.pooledLowWater, this.pooledBytes);
   }
@@ -258,6 +269,7 @@ class SegmentMemory {
   clear(): void {
     for (const slabs of this.pool.values()) slabs.length = 0;
     this.pooledBytes = 0;
+    this.source.forget();
   }
 }
 
@@ -564,7 +576,8 @@ export class TrickleServer {
   private readonly sockets = new Set<Socket>();
   private readonly connectionsByClient = new Map<string, number>();
   private readonly channelsByClient = new Map<string, number>();
-  private readonly memory = new SegmentMemory(
+  private readonly memory: SegmentMemory = new SegmentMemory(
+    defaultSlabSource(),
     (seg) => this.enforceBudget(seg),
     () => this.segmentBudget(),
   );
@@ -608,6 +621,16 @@ export class TrickleServer {
   /** What the limits did so far, and the bytes held now. */
   counters(): TrickleServerCounters {
     return { retainedBytes: this.memory.bytes, pooledBytes: this.memory.pooledBytes, rssOverheadBytes: this.rssOverhead, ...this.counts };
+  }
+
+  /**
+   * Where segment memory comes from: `'pages'` (the native addon loaded) — slabs are kernel pages
+   * the server gives back the moment the budget or the idle trim drops them, and each uploaded body
+   * chunk is freed as soon as it is copied; `'heap'` — ordinary Buffers left to the garbage
+   * collector, so the RSS follows the budget more loosely (docs/security.md).
+   */
+  get slabMemory(): 'pages' | 'heap' {
+    return this.memory.source.kind;
   }
 
   /** The normalized base path (always ends with `/`). */
@@ -721,8 +744,11 @@ export class TrickleServer {
       });
     });
     // A malformed request (bad request line, invalid escape) gets 400, never a crash.
-    server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    // A connection that did not complete its headers in time is closed without an answer, as Go's
+    // ReadHeaderTimeout does: node's connection check expires them in one batch, and writing an
+    // answer to each of hundreds of dripping connections stalls every other channel for ms.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (socket.writable && err.code !== 'ERR_HTTP_REQUEST_TIMEOUT') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
     });
     this.httpServer = server;
@@ -861,7 +887,8 @@ export class TrickleServer {
 
   /**
    * The bytes segments may hold now: `maxRetainedBytes`, less (scope `'process'`) the RSS growth
-   * that segments do not account for, at least a quarter of the budget.
+   * that segments do not account for and a 1/64 headroom for what grows between two RSS samples,
+   * at least a quarter of the budget.
    */
   private segmentBudget(): number {
     const max = this.options.maxRetainedBytes;
@@ -871,7 +898,7 @@ export class TrickleServer {
       this.rssSampledAt = now;
       this.rssOverhead = Math.max(0, process.memoryUsage.rss() - this.rssBaseline - this.memory.bytes - this.memory.pooledBytes);
     }
-    return Math.max(Math.floor(max / 4), max - this.rssOverhead);
+    return Math.max(Math.floor(max / 4), max - this.rssOverhead - Math.floor(max / 64));
   }
 
   /**
@@ -1199,7 +1226,7 @@ export class TrickleServer {
     }, this.options.interimIntervalMs);
     interim.unref();
 
-    req.on('data', (chunk: Buffer) => {
+    const onBody = (chunk: Buffer): void => {
       if (replied) return;
       if (bytes === 0) {
         stopWaiting();
@@ -1227,6 +1254,13 @@ export class TrickleServer {
       seg.append(chunk);
       this.throttleUpload(uploader, req, chunk.length);
       if (seg.cut && !replied) cutWithError(507, 'Trickle server memory budget exceeded');
+    };
+    req.on('data', (chunk: Buffer) => {
+      onBody(chunk);
+      // Its bytes are in the segment's slabs now (or dropped): free it at once rather than leave
+      // it to the garbage collector (slab-memory.ts), unless another listener (an app the server
+      // is mounted in) may still read it.
+      if (req.listenerCount('data') === 1) this.memory.source.releaseChunk(chunk);
     });
     req.on('end', () => {
       clearTimeout(idleTimer);

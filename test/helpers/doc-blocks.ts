@@ -73,7 +73,9 @@ esac
     ['3389', String(await freePort())],
   ]);
   const swap = (text: string): string => text.replace(/\b(8000|3389)\b/g, (p) => ports.get(p) ?? p);
-  const script: string[] = ['set -e', 'trap \'jobs -p | xargs -r kill 2>/dev/null\' EXIT'];
+  // The EXIT trap keeps the script's own status: a background job that exits while the trap runs
+  // makes `kill` (and xargs) fail, which must not turn a passing run into a failing one.
+  const script: string[] = ['set -e', 'trap \'rc=$?; jobs -p | xargs -r kill 2>/dev/null; exit $rc\' EXIT'];
   for (const b of blocks) {
     if (b.kind === 'file') writeFileSync(join(dir, b.file!), swap(b.text));
     else script.push(`echo "## ${docPath}:${b.line}"`, swap(b.text));

@@ -8,12 +8,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { TrickleError, TricklePublisher, TrickleServer, TrickleSubscriber, type TrickleServerOptions } from '../../src/index';
+import { native } from '../../src/native/addon';
 import { rawOnce } from '../helpers/raw-http';
 import { until } from '../helpers/worker-harness';
 
@@ -239,6 +241,52 @@ describe('hostile clients against the trickle server', () => {
     expect(server.counters().pooledBytes).toBe(pooledBefore + held);
   });
 
+  it('page slabs: each uploaded body chunk is freed as soon as its bytes are copied; mounted beside another body reader, chunks are left alone', async () => {
+    const addon = native();
+    const original = addon.releaseArrayBuffer;
+    let released = 0;
+    addon.releaseArrayBuffer = (ab: ArrayBuffer) => {
+      const bytes = ab.byteLength;
+      const ok = original(ab);
+      if (ok && ab.byteLength === 0) released += bytes;
+      return ok;
+    };
+    cleanups.push(() => (addon.releaseArrayBuffer = original));
+    const { server, base } = await serve();
+    expect(server.slabMemory).toBe('pages');
+    const bodies = [randomBytes(3 * 1024 * 1024 + 17), randomBytes(1 << 20)];
+    for (const [seq, body] of bodies.entries()) {
+      const reading = fetch(`${base}/ch/${seq}`).then(async (r) => sha(Buffer.from(await r.arrayBuffer())));
+      const r = await fetch(`${base}/ch/${seq}`, { method: 'POST', body });
+      expect(r.status).toBe(200);
+      expect(await reading).toBe(sha(body));
+    }
+    expect(released).toBe(bodies[0]!.length + bodies[1]!.length);
+
+    // Mounted in an app whose own listener also reads the body: nothing is released under it.
+    released = 0;
+    const mounted = new TrickleServer({ basePath: '/trickle/' });
+    mounted.createChannel('ch');
+    const seen: Buffer[] = [];
+    const app = createServer((req, res) => {
+      req.on('data', (c: Buffer) => seen.push(c));
+      if (!mounted.handleRequest(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(async () => {
+      await mounted.close();
+      await new Promise<void>((r) => app.close(() => r()));
+    });
+    const appBase = `http://127.0.0.1:${(app.address() as AddressInfo).port}/trickle`;
+    const body = randomBytes(2 * 1024 * 1024);
+    const r = await fetch(`${appBase}/ch/0`, { method: 'POST', body });
+    expect(r.status).toBe(200);
+    expect(released).toBe(0);
+    expect(sha(Buffer.concat(seen))).toBe(sha(body));
+    const back = await fetch(`${appBase}/ch/0`);
+    expect(sha(Buffer.from(await back.arrayBuffer()))).toBe(sha(body));
+  });
+
   it("memoryBudgetScope 'process': the budget also absorbs the RSS growth segments do not account for; publishers are never held", async () => {
     expect(() => new TrickleServer({ memoryBudgetScope: 'heap' as 'process' })).toThrow(/memoryBudgetScope/);
     const budget = 8 * 1024 * 1024;
@@ -257,12 +305,14 @@ describe('hostile clients against the trickle server', () => {
     expect(sha(Buffer.from(await r.arrayBuffer()))).toBe(sha(segment));
   });
 
-  it('slow headers: connections that never finish their request head are closed after headersTimeoutMs', async () => {
+  it('slow headers: connections that never finish their request head are closed after headersTimeoutMs, without an answer', async () => {
     const { port } = await serve({ headersTimeoutMs: 400 });
     const sockets: Socket[] = [];
     const drips: NodeJS.Timeout[] = [];
+    let answered = 0;
     for (let i = 0; i < 50; i++) {
       const s = await rawSocket(port, ATTACKER);
+      s.on('data', (d: Buffer) => (answered += d.length));
       s.write('GET /ch/0 HTTP/1.1\r\n');
       drips.push(setInterval(() => s.writable && s.write('X'), 50));
       sockets.push(s);
@@ -270,6 +320,7 @@ describe('hostile clients against the trickle server', () => {
     cleanups.push(() => drips.forEach(clearInterval));
     await Promise.all(sockets.map(closed));
     expect(sockets.every((s) => s.destroyed)).toBe(true);
+    expect(answered).toBe(0);
   });
 
   it('maxConnectionsPerClient: one address cannot take every connection; another address still gets served', async () => {
