@@ -53,7 +53,9 @@ export class RuntimeProcess {
   }
 
   static async start(cfg: ServeWorkerConfig): Promise<RuntimeProcess> {
-    const child = fork(serveWorkerPath(), [JSON.stringify(cfg)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the worker process.
+    const execArgv = process.env['BENCH_WORKER_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? process.execArgv;
+    const child = fork(serveWorkerPath(), [JSON.stringify(cfg)], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let tail = '';
     child.stderr?.on('data', (d: Buffer) => {
       tail = (tail + d.toString()).slice(-4000);

@@ -10,7 +10,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -285,6 +287,30 @@ describe('hostile clients against the trickle server', () => {
     expect(sha(Buffer.concat(seen))).toBe(sha(body));
     const back = await fetch(`${appBase}/ch/0`);
     expect(sha(Buffer.from(await back.arrayBuffer()))).toBe(sha(body));
+  });
+
+  it('without the native addon the server keeps working on heap slabs, and says so', async () => {
+    // A preload that makes every native addon fail to load, as on an install without a binary.
+    const dir = mkdtempSync(join(tmpdir(), 'trickle-noaddon-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const preload = join(dir, 'no-addon.js');
+    writeFileSync(preload, "require('node:module')._extensions['.node'] = () => { throw new Error('no native addon here'); };\n");
+    const child = spawn(process.execPath, ['--require', preload, resolve(__dirname, '..', '..', 'bin/trickle-rt.js'), 'trickle-server', '--port', '0', '--channel', 'ch']);
+    cleanups.push(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const url = await new Promise<string>((res, rej) => {
+      child.stdout.on('data', (d: Buffer) => {
+        const m = /listening on (\S+)/.exec(d.toString());
+        if (m) res((m[1] as string).replace(/\/$/, ''));
+      });
+      child.once('exit', (code) => rej(new Error(`exited ${code}: ${stderr}`)));
+    });
+    await until(() => stderr.includes('the native addon did not load'), 'the heap-slab notice', 5000);
+    const body = randomBytes(300 * 1024);
+    const reading = fetch(`${url}/ch/0`).then(async (r) => sha(Buffer.from(await r.arrayBuffer())));
+    expect((await fetch(`${url}/ch/0`, { method: 'POST', body })).status).toBe(200);
+    expect(await reading).toBe(sha(body));
   });
 
   it("memoryBudgetScope 'process': the budget also absorbs the RSS growth segments do not account for; publishers are never held", async () => {

@@ -79,6 +79,9 @@ otherwise.`,
     } else if (!authToken) {
       process.stderr.write(`trickle-server: no --auth-token: anyone who reaches ${host} can read and write every channel\n`);
     }
+    if (server.slabMemory === 'heap') {
+      process.stderr.write('trickle-server: the native addon did not load, so segment memory is left to the garbage collector (the RSS follows --max-retained-bytes loosely; docs/security.md)\n');
+    }
     const sig = await signal;
     process.stderr.write(`trickle-server: ${sig}, closing\n`);
     await server.close();
