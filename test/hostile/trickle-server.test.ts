@@ -36,6 +36,22 @@ async function serve(opts: TrickleServerOptions = {}, channels: string[] = ['ch'
   return { server, port, base: `http://127.0.0.1:${port}` };
 }
 
+/** `trickle-rt trickle-server <args>` in a child process (node options first); resolves once it listens, with its URL and stderr so far. */
+async function startTrickleServerCli(args: string[], nodeOptions: string[] = []): Promise<{ url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [...nodeOptions, resolve(__dirname, '..', '..', 'bin/trickle-rt.js'), 'trickle-server', ...args]);
+  cleanups.push(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = await new Promise<string>((res, rej) => {
+    child.stdout.on('data', (d: Buffer) => {
+      const m = /listening on (\S+)/.exec(d.toString());
+      if (m) res(m[1] as string);
+    });
+    child.once('exit', (code) => rej(new Error(`trickle-server exited (${code}): ${stderr}`)));
+  });
+  return { url, stderr: () => stderr };
+}
+
 /** A raw connection from `from`; it reads (and drops) what it receives until the test pauses it. */
 function rawSocket(port: number, from: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -295,18 +311,9 @@ describe('hostile clients against the trickle server', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const preload = join(dir, 'no-addon.js');
     writeFileSync(preload, "require('node:module')._extensions['.node'] = () => { throw new Error('no native addon here'); };\n");
-    const child = spawn(process.execPath, ['--require', preload, resolve(__dirname, '..', '..', 'bin/trickle-rt.js'), 'trickle-server', '--port', '0', '--channel', 'ch']);
-    cleanups.push(() => child.kill('SIGKILL'));
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const url = await new Promise<string>((res, rej) => {
-      child.stdout.on('data', (d: Buffer) => {
-        const m = /listening on (\S+)/.exec(d.toString());
-        if (m) res((m[1] as string).replace(/\/$/, ''));
-      });
-      child.once('exit', (code) => rej(new Error(`exited ${code}: ${stderr}`)));
-    });
-    await until(() => stderr.includes('the native addon did not load'), 'the heap-slab notice', 5000);
+    const cli = await startTrickleServerCli(['--port', '0', '--channel', 'ch'], ['--require', preload]);
+    const url = cli.url.replace(/\/$/, '');
+    await until(() => cli.stderr().includes('the native addon did not load'), 'the heap-slab notice', 5000);
     const body = randomBytes(300 * 1024);
     const reading = fetch(`${url}/ch/0`).then(async (r) => sha(Buffer.from(await r.arrayBuffer())));
     expect((await fetch(`${url}/ch/0`, { method: 'POST', body })).status).toBe(200);
@@ -488,21 +495,11 @@ describe('hostile clients against the trickle server', () => {
   });
 
   it('trickle-rt trickle-server takes every limit as a flag, and --auth-token', async () => {
-    const child = spawn(process.execPath, [
-      resolve(__dirname, '..', '..', 'bin/trickle-rt.js'), 'trickle-server', '--port', '0', '--channel', 'ch',
+    const { url } = await startTrickleServerCli([
+      '--port', '0', '--channel', 'ch',
       '--auth-token', 'tok', '--max-subscribers-per-client', '1', '--max-retained-bytes', '1048576', '--headers-timeout-ms', '300',
       '--memory-budget-scope', 'process',
     ]);
-    cleanups.push(() => child.kill('SIGKILL'));
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const url = await new Promise<string>((res, rej) => {
-      child.stdout.on('data', (d: Buffer) => {
-        const m = /listening on (\S+)/.exec(d.toString());
-        if (m) res(m[1] as string);
-      });
-      child.once('exit', () => rej(new Error(`trickle-server exited: ${stderr}`)));
-    });
     const port = Number(new URL(url).port);
     expect((await rawOnce(port, 'GET', '/ch/next').then((r) => (r.conn.destroy(), r.status)))).toBe(401);
     const auth = { Authorization: 'Bearer tok' };
