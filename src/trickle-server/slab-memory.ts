@@ -49,6 +49,8 @@ export class PageSlabs implements SlabSource {
   readonly kind = 'pages';
   /** Per slab size: slabs whose pages were given back (or never touched), ready to be taken. */
   private readonly unbacked = new Map<number, Buffer[]>();
+  /** The regions mapped so far: only their slabs have pages to give back. */
+  private readonly regions = new WeakSet<ArrayBuffer>();
   /** Bytes mapped so far (address space, not RSS). */
   mappedBytes = 0;
 
@@ -62,7 +64,15 @@ export class PageSlabs implements SlabSource {
     if (!free) this.unbacked.set(size, (free = []));
     const slab = free.pop();
     if (slab) return slab;
-    const region = this.pages.mapPages(REGION_BYTES);
+    let region: ArrayBuffer;
+    try {
+      region = this.pages.mapPages(REGION_BYTES);
+    } catch {
+      // The kernel refused a mapping (address-space or map-count limits): a heap slab serves; it
+      // is left to the garbage collector when dropped.
+      return Buffer.allocUnsafeSlow(size);
+    }
+    this.regions.add(region);
     this.mappedBytes += REGION_BYTES;
     // Untouched pages take no memory: the region's other slabs wait in the unbacked list.
     for (let off = REGION_BYTES - size; off > 0; off -= size) free.push(Buffer.from(region, off, size));
@@ -70,8 +80,9 @@ export class PageSlabs implements SlabSource {
   }
 
   drop(slab: Buffer): void {
-    // Every slab given out is a view of a mapPages region (never a SharedArrayBuffer).
-    this.pages.discardPages(slab.buffer as ArrayBuffer, slab.byteOffset, slab.length);
+    const region = slab.buffer;
+    if (!(region instanceof ArrayBuffer) || !this.regions.has(region)) return;
+    this.pages.discardPages(region, slab.byteOffset, slab.length);
     let free = this.unbacked.get(slab.length);
     if (!free) this.unbacked.set(slab.length, (free = []));
     free.push(slab);

@@ -61,6 +61,19 @@ describe('PageSlabs', () => {
     expect(calls.mapped).toHaveLength(1);
   });
 
+  it('when the kernel refuses a mapping, a heap slab serves and dropping it discards nothing', () => {
+    const { pages, calls } = fakePages();
+    pages.mapPages = () => {
+      throw new Error('mmap failed');
+    };
+    const slabs = new PageSlabs(pages);
+    const slab = slabs.take(64 * KiB);
+    expect(slab.length).toBe(64 * KiB);
+    slabs.drop(slab);
+    expect(calls.discarded).toEqual([]);
+    expect(slabs.mappedBytes).toBe(0);
+  });
+
   it('refuses slab sizes that are not whole pages dividing a region', () => {
     const slabs = new PageSlabs(fakePages().pages);
     expect(() => slabs.take(1000)).toThrow(RangeError);
