@@ -53,9 +53,7 @@ export class RuntimeProcess {
   }
 
   static async start(cfg: ServeWorkerConfig): Promise<RuntimeProcess> {
-    // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the worker process.
-    const execArgv = process.env['BENCH_WORKER_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? process.execArgv;
-    const child = fork(serveWorkerPath(), [JSON.stringify(cfg)], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(serveWorkerPath(), [JSON.stringify(cfg)], { execArgv: nodeArgsFromEnv('BENCH_WORKER_NODE_ARGS'), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let tail = '';
     child.stderr?.on('data', (d: Buffer) => {
       tail = (tail + d.toString()).slice(-4000);
@@ -126,6 +124,14 @@ export class RuntimeProcess {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * Node options for a child process the bench starts: those in the environment variable `name`
+ * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile it), else this process's own.
+ */
+export function nodeArgsFromEnv(name: string): string[] {
+  return process.env[name]?.split(' ').filter((a) => a !== '') ?? process.execArgv;
 }
 
 /** What a thread of the runtime process does, from its name (the addon names its media threads). */

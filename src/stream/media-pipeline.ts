@@ -218,8 +218,6 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
   private pendingAudio: Array<{ packet: unknown } | { frame: A }> = [];
   /** The input ended (EOS, stall, abort): the stall timer is not re-armed any more. */
   private inputDone = false;
-  /** The stall timer fired (the input is being ended). */
-  private inputStalled = false;
   private sawVideo = false;
   private readonly audioMode: 'passthrough' | 'process' | 'none';
   private framesSinceNativeStats = 0;
@@ -299,14 +297,14 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
    * drips a byte a second never decodes a frame and stalls like one that sends nothing.
    */
   private armStallTimer(): void {
-    if (this.inputDone || this.inputStalled) return;
+    // Not after the input was ended (a stall, a stop): a frame still draining must not re-arm it.
+    if (this.inputDone || this.inputAbort.signal.aborted) return;
     // One timer for the stream, pushed back per frame (no new timer per frame).
     if (this.stallTimer) {
       this.stallTimer.refresh();
       return;
     }
     this.stallTimer = setTimeout(() => {
-      this.inputStalled = true;
       this.c.stats.add('inputStalls');
       this.c.log.warn('input stalled', { stall_ms: this.c.timings.inputStallMs });
       this.c.reportError(`input stalled: no bytes for ${this.c.timings.inputStallMs} ms`);
@@ -590,24 +588,19 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
     const { timings, stats } = this.c;
     const pending = Promise.resolve().then(call);
     let overdue = false;
-    // One timer per call: it fires at the deadline (or at the timeout, if that comes first); the
-    // timeout's timer is armed only for a call that is already overdue.
-    let timer: NodeJS.Timeout | undefined;
+    let deadline: NodeJS.Timeout | undefined;
+    let timeout: NodeJS.Timeout | undefined;
     const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-      const first = Math.min(timings.processorDeadlineMs, timings.processorTimeoutMs);
-      timer = setTimeout(() => {
-        if (timings.processorDeadlineMs <= first) {
-          overdue = true;
-          stats.processorCallsOverdue += 1;
-          stats.add('processorDeadlineMisses');
-          this.c.reportError(`${what} exceeded its ${timings.processorDeadlineMs} ms deadline`, {
-            deadline_ms: timings.processorDeadlineMs,
-            deadline_misses: stats.get('processorDeadlineMisses'),
-          });
-        }
-        if (timings.processorTimeoutMs <= first) resolve(TIMED_OUT);
-        else timer = setTimeout(() => resolve(TIMED_OUT), timings.processorTimeoutMs - first);
-      }, first);
+      deadline = setTimeout(() => {
+        overdue = true;
+        stats.processorCallsOverdue += 1;
+        stats.add('processorDeadlineMisses');
+        this.c.reportError(`${what} exceeded its ${timings.processorDeadlineMs} ms deadline`, {
+          deadline_ms: timings.processorDeadlineMs,
+          deadline_misses: stats.get('processorDeadlineMisses'),
+        });
+      }, timings.processorDeadlineMs);
+      timeout = setTimeout(() => resolve(TIMED_OUT), timings.processorTimeoutMs);
     });
     try {
       const result = await Promise.race([pending, timedOut]);
@@ -621,7 +614,8 @@ class StreamMediaPipeline<V extends PipelineVideoFrame, A extends ClosableFrame>
       }
       return result;
     } finally {
-      clearTimeout(timer);
+      clearTimeout(deadline);
+      clearTimeout(timeout);
       if (overdue) stats.processorCallsOverdue -= 1;
     }
   }

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 
 import { TricklePublisher, TrickleSubscriber, type TrickleServerOptions } from 'trickle-rt';
 import { makeFigure } from '../figures';
+import { nodeArgsFromEnv } from '../runtime-probe';
 import { param, type ScenarioOutcome } from '../scenario';
 import type { ServeTrickleReply, ServeTrickleRequest } from '../serve-trickle';
 import { summarize } from '../stats';
@@ -54,9 +55,7 @@ class TrickleProcess {
   }
 
   static async start(options: TrickleServerOptions): Promise<TrickleProcess> {
-    // B11_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the server process.
-    const execArgv = process.env['B11_SERVER_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? process.execArgv;
-    const child = fork(join(__dirname, '..', 'serve-trickle.js'), [JSON.stringify(options)], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(join(__dirname, '..', 'serve-trickle.js'), [JSON.stringify(options)], { execArgv: nodeArgsFromEnv('B11_SERVER_NODE_ARGS'), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let tail = '';
     child.stderr?.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-4000)));
     const port = await new Promise<number>((resolve, reject) => {
